@@ -1,0 +1,93 @@
+/**
+ * HTTPS transport. A `node:tls` server asks for a client certificate (optional), verifies it
+ * against the appliance CA and records the identity on the socket, then hands the socket to a
+ * `node:http` server running the Hono app — Bun.serve cannot show peer certificates to handlers.
+ * @module
+ */
+import { getRequestListener } from "@hono/node-server";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import tls from "node:tls";
+import type { PeerIdentity } from "./auth.ts";
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  fetch: (req: Request, env: any) => Response | Promise<Response>;
+}
+
+export interface RunningServer {
+  port: number;
+  host: string;
+  /** Stops accepting connections; resolves when in-flight requests have finished. */
+  close(): Promise<void>;
+  /** Destroys every open connection at once. */
+  destroyAll(): void;
+}
+
+function peerIdentity(socket: tls.TLSSocket): PeerIdentity {
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return { presented: false, verified: false };
+  if (!socket.authorized) return { presented: true, verified: false };
+  const subject = (cert.subject ?? {}) as Record<string, string | string[]>;
+  const cn = subject.CN;
+  const o = subject.O;
+  const user = Array.isArray(cn) ? cn[0] : cn;
+  const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
+  if (!user) return { presented: true, verified: false };
+  return { presented: true, verified: true, user: { name: user, groups: [...groups, "system:authenticated"] } };
+}
+
+export function startServer(o: ServerOptions): Promise<RunningServer> {
+  const listener = getRequestListener(o.fetch as Parameters<typeof getRequestListener>[0]);
+  const httpServer = http.createServer(listener);
+  httpServer.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket>();
+  const tlsServer = tls.createServer(
+    {
+      cert: o.certPem,
+      key: o.keyPem,
+      ca: o.caPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["http/1.1"],
+      minVersion: "TLSv1.2",
+    },
+    (socket) => {
+      (socket as tls.TLSSocket & { capxPeer?: PeerIdentity }).capxPeer = peerIdentity(socket);
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+      httpServer.emit("connection", socket);
+    },
+  );
+  tlsServer.on("tlsClientError", () => {});
+  return new Promise((resolve, reject) => {
+    tlsServer.once("error", reject);
+    tlsServer.listen(o.port, o.host, () => {
+      const addr = tlsServer.address() as AddressInfo;
+      resolve({
+        port: addr.port,
+        host: o.host,
+        close: () =>
+          new Promise<void>((done) => {
+            tlsServer.close(() => done());
+            httpServer.close();
+            // Idle keep-alive connections would hold close() open.
+            httpServer.closeIdleConnections?.();
+            for (const s of sockets) {
+              const active = (s as Socket & { _httpMessage?: unknown })._httpMessage;
+              if (!active) s.end();
+            }
+          }),
+        destroyAll: () => {
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The daemon's configuration: a YAML file (default /etc/capx-appliance/config.yaml; a missing
+ * default file is fine, a missing explicit one is an error) overridden by command-line flags.
+ * Every key is documented in README.md ("Configuration").
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
+import type { TokenUser } from "../api/auth.ts";
+import type { SyncLevel } from "../store/open.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/capx-appliance/config.yaml";
+export const DEFAULT_DATA_DIR = "/var/lib/capx-appliance";
+export const DEFAULT_LISTEN = "0.0.0.0:6443";
+
+export interface Config {
+  listen: string;
+  dataDir: string;
+  tlsSANs: string[];
+  logLevel: "debug" | "info" | "warn" | "error";
+  storage: {
+    synchronous: SyncLevel;
+    compaction: { minRetain: number; maxRetain: number; minAgeSeconds: number };
+    housekeepingIntervalSeconds: number;
+  };
+  auth: { tokens: TokenUser[] };
+}
+
+export class ConfigError extends Error {}
+
+export function defaultConfig(): Config {
+  return {
+    listen: DEFAULT_LISTEN,
+    dataDir: DEFAULT_DATA_DIR,
+    tlsSANs: [],
+    logLevel: "info",
+    storage: {
+      synchronous: "FULL",
+      compaction: { minRetain: 1000, maxRetain: 20000, minAgeSeconds: 300 },
+      housekeepingIntervalSeconds: 60,
+    },
+    auth: { tokens: [] },
+  };
+}
+
+type Raw = Record<string, unknown>;
+
+function isObj(v: unknown): v is Raw {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function need<T>(cond: boolean, key: string, what: string, v: T): T {
+  if (!cond) throw new ConfigError(`config: ${key}: ${what}`);
+  return v;
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth"],
+  storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
+  "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
+  auth: ["tokens"],
+};
+
+function checkKeys(obj: Raw, at: string): void {
+  const known = KNOWN_KEYS[at] ?? [];
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw new ConfigError(`config: unknown key ${at ? `${at}.` : ""}${k}`);
+  }
+}
+
+function posInt(v: unknown, key: string): number {
+  return need(Number.isInteger(v) && (v as number) >= 0, key, "must be a non-negative integer", v as number);
+}
+
+/** Merges a parsed config document over the defaults, rejecting unknown keys and bad types. */
+export function applyConfigDocument(base: Config, doc: unknown): Config {
+  if (doc === null || doc === undefined) return base;
+  if (!isObj(doc)) throw new ConfigError("config: the file must contain a YAML mapping");
+  checkKeys(doc, "");
+  const c = structuredClone(base);
+  if (doc.listen !== undefined) c.listen = need(typeof doc.listen === "string", "listen", "must be HOST:PORT", doc.listen as string);
+  if (doc.dataDir !== undefined) c.dataDir = need(typeof doc.dataDir === "string" && doc.dataDir !== "", "dataDir", "must be a path", doc.dataDir as string);
+  if (doc.tlsSANs !== undefined) {
+    need(Array.isArray(doc.tlsSANs) && doc.tlsSANs.every((s) => typeof s === "string"), "tlsSANs", "must be a list of host names or IP addresses", 0);
+    c.tlsSANs = doc.tlsSANs as string[];
+  }
+  if (doc.logLevel !== undefined) {
+    c.logLevel = need(["debug", "info", "warn", "error"].includes(doc.logLevel as string), "logLevel", "must be debug, info, warn or error", doc.logLevel as Config["logLevel"]);
+  }
+  if (doc.storage !== undefined) {
+    const s = need(isObj(doc.storage), "storage", "must be a mapping", doc.storage as Raw);
+    checkKeys(s, "storage");
+    if (s.synchronous !== undefined) {
+      const v = String(s.synchronous).toUpperCase();
+      c.storage.synchronous = need(v === "FULL" || v === "NORMAL", "storage.synchronous", "must be FULL or NORMAL", v as SyncLevel);
+    }
+    if (s.housekeepingIntervalSeconds !== undefined) {
+      c.storage.housekeepingIntervalSeconds = posInt(s.housekeepingIntervalSeconds, "storage.housekeepingIntervalSeconds");
+    }
+    if (s.compaction !== undefined) {
+      const k = need(isObj(s.compaction), "storage.compaction", "must be a mapping", s.compaction as Raw);
+      checkKeys(k, "storage.compaction");
+      for (const f of ["minRetain", "maxRetain", "minAgeSeconds"] as const) {
+        if (k[f] !== undefined) c.storage.compaction[f] = posInt(k[f], `storage.compaction.${f}`);
+      }
+    }
+  }
+  if (doc.auth !== undefined) {
+    const a = need(isObj(doc.auth), "auth", "must be a mapping", doc.auth as Raw);
+    checkKeys(a, "auth");
+    if (a.tokens !== undefined) {
+      need(Array.isArray(a.tokens), "auth.tokens", "must be a list", 0);
+      c.auth.tokens = (a.tokens as unknown[]).map((t, i) => {
+        const key = `auth.tokens[${i}]`;
+        need(isObj(t), key, "must be a mapping with token, user and optional groups", 0);
+        const tt = t as Raw;
+        need(typeof tt.token === "string" && tt.token.length >= 16, `${key}.token`, "must be a string of at least 16 characters", 0);
+        need(typeof tt.user === "string" && tt.user !== "", `${key}.user`, "must be a non-empty string", 0);
+        need(tt.groups === undefined || (Array.isArray(tt.groups) && tt.groups.every((g) => typeof g === "string")), `${key}.groups`, "must be a list of strings", 0);
+        return { token: tt.token as string, user: tt.user as string, groups: tt.groups as string[] | undefined };
+      });
+    }
+  }
+  return c;
+}
+
+/** Loads the file; `explicit` means the user named it, so it must exist. */
+export function loadConfigFile(path: string, explicit: boolean): Config {
+  if (!existsSync(path)) {
+    if (explicit) throw new ConfigError(`config: ${path} does not exist`);
+    return defaultConfig();
+  }
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`config: ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  return applyConfigDocument(defaultConfig(), doc);
+}
+
+/** Splits HOST:PORT (IPv6 in brackets). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new ConfigError(`listen: ${JSON.stringify(listen)} is not HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`listen: port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bun
+/**
+ * capx-appliance: a Cluster API management cluster in one process.
+ * @module
+ */
+import { ConfigError } from "./config/config.ts";
+import { UsageError } from "./cli/args.ts";
+import { KUBECONFIG_USAGE, kubeconfigCommand } from "./cli/kubeconfig.ts";
+import { SERVE_USAGE, serve } from "./cli/serve.ts";
+import { NewerDatabaseError } from "./store/open.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `capx-appliance ${VERSION}
+
+usage: capx-appliance <command> [flags]
+
+commands:
+  serve        run the appliance (HTTPS Kubernetes API on SQLite)
+  kubeconfig   print a kubeconfig (--admin) for the appliance
+  version      print the version
+
+${SERVE_USAGE}
+${KUBECONFIG_USAGE}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      await serve(rest);
+      return -1;
+    case "kubeconfig":
+      process.stdout.write(kubeconfigCommand(rest));
+      return 0;
+    case "version":
+    case "--version":
+      process.stdout.write(`capx-appliance ${VERSION} (kubernetes API v1.32, bun ${Bun.version})\n`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)} (try: capx-appliance help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    const known = e instanceof UsageError || e instanceof ConfigError || e instanceof NewerDatabaseError;
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`capx-appliance: ${known ? msg : `fatal: ${msg}`}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,131 @@
+/**
+ * Certificates for the appliance's own API: a CA, serving and client certificates (ECDSA P-256,
+ * SHA-256), PEM in and out.
+ * @module
+ */
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { webcrypto } from "node:crypto";
+
+const crypto = webcrypto as unknown as Crypto;
+x509.cryptoProvider.set(crypto);
+
+const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
+const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface IssueOptions {
+  commonName: string;
+  organizations?: string[];
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  usage: "server" | "client" | "server-client";
+  days: number;
+}
+
+function pem(label: string, der: ArrayBuffer): string {
+  const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+function dn(cn: string, orgs: string[] = []): string {
+  const esc = (v: string) => v.replace(/([,+"\\<>;=])/g, "\\$1");
+  return [...orgs.map((o) => `O=${esc(o)}`), `CN=${esc(cn)}`].join(", ");
+}
+
+function serial(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[0]! &= 0x7f;
+  return Buffer.from(b).toString("hex");
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  return pem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
+}
+
+async function importKey(keyPem: string): Promise<CryptoKey> {
+  const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  return crypto.subtle.importKey("pkcs8", der, EC, true, ["sign"]);
+}
+
+export async function createCA(commonName: string, days = 3650): Promise<KeyPairPem> {
+  const keys = await generateKeys();
+  const now = new Date();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: dn(commonName),
+    notBefore: new Date(now.getTime() - 5 * 60 * 1000),
+    notAfter: new Date(now.getTime() + days * DAY),
+    keys,
+    signingAlgorithm: SIGN,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
+}
+
+export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Promise<KeyPairPem> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await importKey(ca.keyPem);
+  const keys = await generateKeys();
+  const now = new Date();
+  const eku: string[] = [];
+  if (opts.usage !== "client") eku.push(x509.ExtendedKeyUsage.serverAuth);
+  if (opts.usage !== "server") eku.push(x509.ExtendedKeyUsage.clientAuth);
+  const sans = [
+    ...(opts.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(opts.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: dn(opts.commonName, opts.organizations),
+    issuer: caCert.subject,
+    notBefore: new Date(now.getTime() - 5 * 60 * 1000),
+    notAfter: new Date(now.getTime() + opts.days * DAY),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: SIGN,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension(eku, false),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+      ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans, false)] : []),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
+}
+
+export interface CertInfo {
+  commonName: string;
+  organizations: string[];
+  notAfter: Date;
+  dnsNames: string[];
+  ipAddresses: string[];
+}
+
+export function certInfo(certPem: string): CertInfo {
+  const cert = new x509.X509Certificate(certPem);
+  const name = cert.subjectName;
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = san?.names.toJSON() ?? [];
+  return {
+    commonName: name.getField("CN")[0] ?? "",
+    organizations: name.getField("O"),
+    notAfter: cert.notAfter,
+    dnsNames: names.filter((n) => n.type === "dns").map((n) => n.value),
+    ipAddresses: names.filter((n) => n.type === "ip").map((n) => n.value),
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The set of served resources: built-in kinds plus every established CRD in the store, kept
+ * current by a store listener so a CRD is served (and unserved) in the same tick it is written.
+ * @module
+ */
+import type { Store } from "../store/store.ts";
+import { configMapDefinition } from "./builtin/configmap.ts";
+import { crdDefinition } from "./builtin/crd.ts";
+import { eventDefinition, eventsV1Definition } from "./builtin/event.ts";
+import { leaseDefinition } from "./builtin/lease.ts";
+import { namespaceDefinition } from "./builtin/namespace.ts";
+import { secretDefinition } from "./builtin/secret.ts";
+import { selfSubjectAccessReviewDefinition } from "./builtin/access-review.ts";
+import { conditionOf, crdToResource, type CRDObject } from "./crd/to-resource.ts";
+import { makeResource, type Resource, type ResourceVersion } from "./types.ts";
+
+export const CRD_RESOURCE = "customresourcedefinitions.apiextensions.k8s.io";
+
+export interface Resolved {
+  resource: Resource;
+  version: ResourceVersion;
+}
+
+type Listener = () => void;
+
+export class Registry {
+  readonly #builtins: Resource[];
+  #custom = new Map<string, Resource>();
+  #byPath = new Map<string, Resolved>();
+  #listeners = new Set<Listener>();
+  #generation = 0;
+
+  constructor(private readonly store: Store) {
+    this.#builtins = [
+      namespaceDefinition,
+      configMapDefinition,
+      secretDefinition,
+      eventDefinition,
+      eventsV1Definition,
+      leaseDefinition,
+      crdDefinition((crd) => this.nameConflict(crd)),
+      selfSubjectAccessReviewDefinition,
+    ].map(makeResource);
+    for (const row of store.list(CRD_RESOURCE).rows) this.#applyCRD(JSON.parse(row.body) as CRDObject);
+    this.#reindex();
+    store.subscribe((change) => {
+      if (change.resource !== CRD_RESOURCE) return;
+      if (change.type === "DELETED") this.#custom.delete(change.name);
+      else this.#applyCRD(change.object as CRDObject);
+      this.#reindex();
+    });
+  }
+
+  /** Bumped whenever the served set changes (OpenAPI and discovery caches key on it). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  onChange(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Every served resource, built-ins first. */
+  all(): Resource[] {
+    return [...this.#builtins, ...this.#custom.values()];
+  }
+
+  resolve(group: string, version: string, plural: string): Resolved | undefined {
+    return this.#byPath.get(`${group}/${version}/${plural}`);
+  }
+
+  byKind(group: string, version: string, kind: string): Resolved | undefined {
+    for (const r of this.all()) {
+      if (r.group !== group || r.kind !== kind) continue;
+      const v = r.version(version);
+      if (v?.served) return { resource: r, version: v };
+    }
+    return undefined;
+  }
+
+  /** The resource stored under a store key prefix (`configmaps`, `clusters.cluster.x-k8s.io`). */
+  byQualified(qualified: string): Resource | undefined {
+    return this.all().find((r) => r.qualified === qualified && !r.storage);
+  }
+
+  crdServing(resource: Resource): CRDObject | undefined {
+    if (!resource.crdName) return undefined;
+    const row = this.store.get(CRD_RESOURCE, "", resource.crdName);
+    return row ? (JSON.parse(row.body) as CRDObject) : undefined;
+  }
+
+  /** A name of `crd` already taken in its group by another resource, as a message; else undefined. */
+  nameConflict(crd: CRDObject): string | undefined {
+    const names = crd.spec.names;
+    const mine = new Set([names.plural, names.singular || names.kind.toLowerCase(), ...(names.shortNames ?? [])]);
+    for (const r of this.all()) {
+      if (r.group !== crd.spec.group || r.crdName === crd.metadata.name) continue;
+      for (const n of [r.plural, r.singular, ...r.shortNames]) {
+        if (mine.has(n)) return `"${n}" is already in use`;
+      }
+      if (r.kind === names.kind) return `"${names.kind}" is already in use`;
+      if (r.listKind === (names.listKind || `${names.kind}List`)) return `"${r.listKind}" is already in use`;
+    }
+    return undefined;
+  }
+
+  #applyCRD(crd: CRDObject): void {
+    const established = conditionOf(crd, "Established")?.status === "True";
+    const name = crd.metadata.name!;
+    if (!established) {
+      this.#custom.delete(name);
+      return;
+    }
+    try {
+      this.#custom.set(name, makeResource(crdToResource(crd)));
+    } catch {
+      this.#custom.delete(name);
+    }
+  }
+
+  #reindex(): void {
+    const next = new Map<string, Resolved>();
+    for (const r of this.all()) {
+      for (const v of r.versions) {
+        if (v.served) next.set(`${r.group}/${v.name}/${r.plural}`, { resource: r, version: v });
+      }
+    }
+    this.#byPath = next;
+    this.#generation++;
+    for (const l of this.#listeners) l();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Small rules shared by the write verbs.
+ * @module
+ */
+import { deepEqual, type KObject, type ManagedFieldsEntry } from "../../lib/kobject.ts";
+import type { Resource } from "../types.ts";
+
+export function tracksGeneration(resource: Resource): boolean {
+  return resource.tracksGeneration ?? resource.custom;
+}
+
+export function expiresAt(resource: Resource, now: Date): number | null {
+  return resource.hooks?.ttlMs ? now.getTime() + resource.hooks.ttlMs : null;
+}
+
+/** Everything but metadata and status: a change here bumps metadata.generation. */
+export function specChanged(a: KObject, b: KObject): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (k === "metadata" || k === "status" || k === "apiVersion" || k === "kind") continue;
+    if (!deepEqual(a[k], b[k])) return true;
+  }
+  return false;
+}
+
+function withoutTimes(entries: ManagedFieldsEntry[] | undefined): unknown {
+  return (entries ?? []).map(({ time: _t, ...rest }) => rest);
+}
+
+/**
+ * A write that changes nothing (managedFields timestamps aside) is not stored: no new
+ * resourceVersion, no watch event — as upstream.
+ */
+export function isNoop(next: KObject, old: KObject): boolean {
+  const { managedFields: a, resourceVersion: _r1, ...metaA } = next.metadata;
+  const { managedFields: b, resourceVersion: _r2, ...metaB } = old.metadata;
+  if (!deepEqual(metaA, metaB)) return false;
+  if (!deepEqual(withoutTimes(a), withoutTimes(b))) return false;
+  const { metadata: _m1, ...restA } = next;
+  const { metadata: _m2, ...restB } = old;
+  return deepEqual(restA, restB);
+}

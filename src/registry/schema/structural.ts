@@ -1,0 +1,345 @@
+/**
+ * The structural-schema checks kube-apiserver applies to a CRD's `openAPIV3Schema` when the CRD
+ * is created or updated (apiextensions-apiserver schema/validation.go and the CRD validation),
+ * the ones that matter in practice:
+ *
+ * - every node has a `type` (unless int-or-string or preserve-unknown-fields), arrays have
+ *   `items`, the root is an object without `additionalProperties`;
+ * - `additionalProperties` excludes `properties`; no `uniqueItems: true`; no `$ref`, `id`,
+ *   `patternProperties`, `definitions`, `dependencies`, `additionalItems`;
+ * - extensions: `x-kubernetes-list-type` only on arrays (`atomic|set|map`), map lists have
+ *   `x-kubernetes-list-map-keys` naming required-or-defaulted, non-nullable scalar item
+ *   properties; `x-kubernetes-map-type` only on objects; int-or-string excludes
+ *   preserve-unknown-fields and embedded-resource; embedded resources are objects;
+ * - at the root, `metadata` may only restrict `name` and `generateName`; `kind`/`apiVersion`
+ *   are strings; no defaults inside top-level metadata;
+ * - inside `allOf`/`anyOf`/`oneOf`/`not`: no type, default, description, title, nullable,
+ *   additionalProperties or x-kubernetes extensions, and every property named there exists in
+ *   the structural part;
+ * - `pattern`s compile (Go RE2);
+ * - `default`s are pruned (no unknown fields) and valid against their schema (OpenAPI, then CEL).
+ *
+ * CEL rules are checked separately by `compileRules` (cel.ts).
+ * @module
+ */
+
+import type { StatusCause } from "../../lib/api-errors.ts";
+import { validateRules } from "./cel.ts";
+import { cloneJSON } from "./defaults.ts";
+import { goField, goQuote, goSharpV } from "./go-format.ts";
+import { compileGoRegex } from "./go-regex.ts";
+import { pruneUnknown } from "./prune.ts";
+import type { JSONSchemaProps } from "./types.ts";
+import { validateValue } from "./validate.ts";
+
+type Level = "root" | "item" | "field";
+
+const TYPES = ["array", "boolean", "integer", "number", "object", "string"];
+
+interface Ctx {
+  out: StatusCause[];
+  /** Why `default` is forbidden here (`in top-level metadata`), if it is. */
+  forbidDefaults?: string;
+  insideMeta: boolean;
+}
+
+function raw(s: JSONSchemaProps): Record<string, unknown> {
+  return s as unknown as Record<string, unknown>;
+}
+
+function stringSliceRepr(v: string[]): string {
+  return `[]string{${v.map(goQuote).join(", ")}}`;
+}
+
+function invalidRepr(field: string, rendered: string, detail: string): StatusCause {
+  return { reason: "FieldValueInvalid", field, message: `Invalid value: ${rendered}: ${detail}` };
+}
+
+function isIntOrStringAnyOf(anyOf: JSONSchemaProps[] | undefined): boolean {
+  if (anyOf?.length !== 2) return false;
+  const only = (s: JSONSchemaProps, type: string): boolean => Object.keys(s).length === 1 && s.type === type;
+  return only(anyOf[0], "integer") && only(anyOf[1], "string");
+}
+
+function check(s: JSONSchemaProps, path: string, level: Level, embedded: boolean, ctx: Ctx): void {
+  const out = ctx.out;
+  const r = raw(s);
+  const type = s.type as string | undefined;
+
+  // spec standard validation
+  if (type === "null") out.push(goField.forbidden(`${path}.type`, "type cannot be set to null, use nullable as an alternative"));
+  else if (type && !TYPES.includes(type)) out.push(goField.notSupported(`${path}.type`, type, TYPES));
+  if (s.default !== undefined && ctx.forbidDefaults) out.push(goField.forbidden(`${path}.default`, `must not be set ${ctx.forbidDefaults}`));
+  if (r.id !== undefined) out.push(goField.forbidden(`${path}.id`, "id is not supported"));
+  if (r.additionalItems !== undefined) out.push(goField.forbidden(`${path}.additionalItems`, "additionalItems is not supported"));
+  if (r.patternProperties !== undefined) out.push(goField.forbidden(`${path}.patternProperties`, "patternProperties is not supported"));
+  if (r.definitions !== undefined) out.push(goField.forbidden(`${path}.definitions`, "definitions is not supported"));
+  if (r.dependencies !== undefined) out.push(goField.forbidden(`${path}.dependencies`, "dependencies is not supported"));
+  if (r.$ref !== undefined) out.push(goField.forbidden(`${path}.$ref`, "$ref is not supported"));
+  if (s.uniqueItems) out.push(goField.forbidden(`${path}.uniqueItems`, "uniqueItems cannot be set to true since the runtime complexity becomes quadratic"));
+
+  const ap = s.additionalProperties;
+  if (ap !== undefined) {
+    if (level === "root") out.push(goField.forbidden(`${path}.additionalProperties`, "must not be used at the root"));
+    if (s.properties && Object.keys(s.properties).length && (ap === false || typeof ap === "object")) {
+      out.push(goField.forbidden(`${path}.additionalProperties`, "additionalProperties and properties are mutual exclusive"));
+    }
+    if (s["x-kubernetes-embedded-resource"]) {
+      out.push(goField.forbidden(`${path}.additionalProperties`, "must not be used if x-kubernetes-embedded-resource is set"));
+    }
+  }
+
+  // types
+  if (s["x-kubernetes-embedded-resource"] && type !== "object") {
+    const detail = "must be object if x-kubernetes-embedded-resource is true";
+    out.push(type ? goField.invalid(`${path}.type`, type, detail) : goField.required(`${path}.type`, detail));
+  } else if (!type && !s["x-kubernetes-int-or-string"] && !s["x-kubernetes-preserve-unknown-fields"]) {
+    const detail = { root: "must not be empty at the root", item: "must not be empty for specified array items", field: "must not be empty for specified object fields" }[level];
+    out.push(goField.required(`${path}.type`, detail));
+  }
+  if (level === "root" && type && type !== "object") out.push(goField.invalid(`${path}.type`, type, "must be object at the root"));
+  if (type === "array" && !s.items) out.push(goField.required(`${path}.items`, "must be specified"));
+  if (s["x-kubernetes-embedded-resource"] && !s["x-kubernetes-preserve-unknown-fields"] && !Object.keys(s.properties ?? {}).length) {
+    out.push(goField.required(`${path}.properties`, "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields"));
+  }
+
+  // extensions
+  if (r["x-kubernetes-preserve-unknown-fields"] === false) {
+    out.push(goField.invalid(`${path}.x-kubernetes-preserve-unknown-fields`, false, "must be true or undefined"));
+  }
+  if (s["x-kubernetes-int-or-string"] && s["x-kubernetes-preserve-unknown-fields"]) {
+    out.push(goField.invalid(`${path}.x-kubernetes-preserve-unknown-fields`, true, "must be false if x-kubernetes-int-or-string is true"));
+  }
+  if (s["x-kubernetes-int-or-string"] && s["x-kubernetes-embedded-resource"]) {
+    out.push(goField.invalid(`${path}.x-kubernetes-embedded-resource`, true, "must be false if x-kubernetes-int-or-string is true"));
+  }
+  const mapType = s["x-kubernetes-map-type"] as string | undefined;
+  if (mapType !== undefined) {
+    const detail = "must be object if x-kubernetes-map-type is specified";
+    if (type !== "object") out.push(type ? goField.invalid(`${path}.type`, type, detail) : goField.required(`${path}.type`, detail));
+    if (mapType !== "atomic" && mapType !== "granular") out.push(goField.notSupported(`${path}.x-kubernetes-map-type`, mapType, ["atomic", "granular"]));
+  }
+  checkListType(s, path, out);
+
+  if (s.pattern !== undefined) {
+    try {
+      compileGoRegex(s.pattern);
+    } catch (e) {
+      out.push(goField.invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`));
+    }
+  }
+
+  // metadata, kind and apiVersion of resources
+  const checkMeta = level === "root" || embedded;
+  for (const k of ["kind", "apiVersion"]) {
+    const p = s.properties?.[k];
+    if (p && checkMeta && p.type !== "string") out.push(goField.invalid(`${path}.properties[${k}].type`, p.type ?? "", "must be string"));
+  }
+  const meta = s.properties?.metadata;
+  if (meta) {
+    if (checkMeta && meta.type !== "object") out.push(goField.invalid(`${path}.properties[metadata].type`, meta.type ?? "", "must be object"));
+    if (level === "root" && !onlyNameAndGenerateName(meta)) {
+      out.push(goField.forbidden(`${path}.properties[metadata]`, "must not specify anything other than name and generateName, but metadata is implicitly specified"));
+    }
+  }
+
+  // value validations (allOf/anyOf/oneOf/not)
+  nestedValueValidations(s, path, ctx);
+  completeness(s, s, path, path, out);
+
+  // children
+  for (const [k, prop] of Object.entries(s.properties ?? {})) {
+    const sub: Ctx = { ...ctx };
+    if (checkMeta && (k === "metadata" || k === "kind" || k === "apiVersion")) {
+      sub.insideMeta = true;
+      if (level === "root") sub.forbidDefaults = `in top-level ${k}`;
+    }
+    check(prop, `${path}.properties[${k}]`, "field", prop["x-kubernetes-embedded-resource"] === true, sub);
+  }
+  if (s.items) check(s.items, `${path}.items`, "item", s.items["x-kubernetes-embedded-resource"] === true, { ...ctx });
+  if (typeof ap === "object" && ap !== null) {
+    const sub: Ctx = { ...ctx };
+    if (ctx.insideMeta) sub.forbidDefaults = "inside additionalProperties applying to object metadata";
+    check(ap, `${path}.additionalProperties`, "field", ap["x-kubernetes-embedded-resource"] === true, sub);
+  }
+}
+
+function onlyNameAndGenerateName(meta: JSONSchemaProps): boolean {
+  for (const [k, v] of Object.entries(raw(meta))) {
+    if (k === "type" || k === "default") continue;
+    if (k === "properties") {
+      const names = Object.keys(v as object);
+      if (names.some((n) => n !== "name" && n !== "generateName")) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+function checkListType(s: JSONSchemaProps, path: string, out: StatusCause[]): void {
+  const listType = s["x-kubernetes-list-type"] as string | undefined;
+  const keys = s["x-kubernetes-list-map-keys"];
+  const type = s.type;
+  if (listType !== undefined) {
+    const detail = "must be array if x-kubernetes-list-type is specified";
+    if (type !== "array") out.push(type ? goField.invalid(`${path}.type`, type, detail) : goField.required(`${path}.type`, detail));
+    else if (listType === "set" && s.items) {
+      const is = s.items;
+      if (is.type === "array" && is["x-kubernetes-list-type"] !== undefined && is["x-kubernetes-list-type"] !== "atomic") {
+        out.push(goField.invalid(`${path}.items.x-kubernetes-list-type`, is["x-kubernetes-list-type"], "must be atomic as item of a list with x-kubernetes-list-type=set"));
+      } else if (is.type === "object" && is["x-kubernetes-map-type"] !== "atomic") {
+        out.push(goField.invalid(`${path}.items.x-kubernetes-map-type`, is["x-kubernetes-list-type"] ?? null, "must be atomic as item of a list with x-kubernetes-list-type=set"));
+      }
+    }
+    if (listType !== "atomic" && listType !== "set" && listType !== "map") {
+      out.push(goField.notSupported(`${path}.x-kubernetes-list-type`, listType, ["atomic", "set", "map"]));
+    }
+  }
+  if (keys?.length) {
+    const detail = "must be map if x-kubernetes-list-map-keys is non-empty";
+    if (listType === undefined) out.push(goField.required(`${path}.x-kubernetes-list-type`, detail));
+    else if (listType !== "map") out.push(goField.invalid(`${path}.x-kubernetes-list-type`, listType, detail));
+  }
+  if (listType === "map") {
+    if (!keys?.length) out.push(goField.required(`${path}.x-kubernetes-list-map-keys`, "must not be empty if x-kubernetes-list-type is map"));
+    const items = s.items;
+    if (!items) out.push(goField.required(`${path}.items`, "must have a schema if x-kubernetes-list-type is map"));
+    else if (items.type !== "object") {
+      out.push(goField.invalid(`${path}.items.type`, items.type ?? "", "must be object if parent array's x-kubernetes-list-type is map"));
+    } else {
+      const seen = new Set<string>();
+      for (const k of keys ?? []) {
+        const prop = items.properties?.[k];
+        if (prop) {
+          if (prop.type === "array" || prop.type === "object") {
+            out.push(goField.invalid(`${path}.items.properties[${k}].type`, items.type, "must be a scalar type if parent array's x-kubernetes-list-type is map"));
+          }
+        } else {
+          out.push(invalidRepr(`${path}.x-kubernetes-list-map-keys`, stringSliceRepr(keys ?? []), "entries must all be names of item properties"));
+        }
+        if (seen.has(k)) out.push(invalidRepr(`${path}.x-kubernetes-list-map-keys`, stringSliceRepr(keys ?? []), "must not contain duplicate entries"));
+        seen.add(k);
+      }
+    }
+  }
+  if ((listType === "set" || listType === "map") && s.items) {
+    if (s.items.nullable) out.push(goField.forbidden(`${path}.items.nullable`, `cannot be nullable when x-kubernetes-list-type is ${listType}`));
+    if (listType === "map") {
+      const required = new Set(s.items.required ?? []);
+      for (const k of keys ?? []) {
+        const prop = s.items.properties?.[k];
+        if (!prop) continue;
+        if (!required.has(k) && prop.default === undefined) {
+          out.push(goField.required(`${path}.items.properties[${k}].default`, "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"));
+        }
+        if (prop.nullable) {
+          out.push(goField.forbidden(`${path}.items.properties[${k}].nullable`, "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"));
+        }
+      }
+    }
+  }
+}
+
+/** allOf/anyOf/oneOf/not may only carry value validations. */
+function nestedValueValidations(s: JSONSchemaProps, path: string, ctx: Ctx): void {
+  const skipAnyOf = isIntOrStringAnyOf(s.anyOf);
+  const skipFirstAllOfAnyOf = isIntOrStringAnyOf(s.allOf?.[0]?.anyOf);
+  if (!skipAnyOf) s.anyOf?.forEach((v, i) => nested(v, `${path}.anyOf[${i}]`, false, false, ctx.out));
+  s.allOf?.forEach((v, i) => nested(v, `${path}.allOf[${i}]`, i === 0 && skipFirstAllOfAnyOf, true, ctx.out));
+  s.oneOf?.forEach((v, i) => nested(v, `${path}.oneOf[${i}]`, false, false, ctx.out));
+  if (s.not) nested(s.not, `${path}.not`, false, false, ctx.out);
+}
+
+function nested(v: JSONSchemaProps, path: string, skipAnyOf: boolean, allowRules: boolean, out: StatusCause[]): void {
+  const r = raw(v);
+  if (!skipAnyOf) v.anyOf?.forEach((x, i) => nested(x, `${path}.anyOf[${i}]`, false, false, out));
+  v.allOf?.forEach((x, i) => nested(x, `${path}.allOf[${i}]`, false, allowRules, out));
+  v.oneOf?.forEach((x, i) => nested(x, `${path}.oneOf[${i}]`, false, false, out));
+  if (v.not) nested(v.not, `${path}.not`, false, false, out);
+  if (v.pattern !== undefined) {
+    try {
+      compileGoRegex(v.pattern);
+    } catch (e) {
+      out.push(goField.invalid(`${path}.pattern`, v.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`));
+    }
+  }
+  if (v.items) nested(v.items, `${path}.items`, false, allowRules, out);
+  for (const [k, p] of Object.entries(v.properties ?? {})) nested(p, `${path}.properties[${k}]`, false, allowRules, out);
+  if (v.type) out.push(goField.forbidden(`${path}.type`, "must be empty to be structural"));
+  if (v.additionalProperties !== undefined) out.push(goField.forbidden(`${path}.additionalProperties`, "must be undefined to be structural"));
+  if (v.default !== undefined) out.push(goField.forbidden(`${path}.default`, "must be undefined to be structural"));
+  if (v.title) out.push(goField.forbidden(`${path}.title`, "must be empty to be structural"));
+  if (v.description) out.push(goField.forbidden(`${path}.description`, "must be empty to be structural"));
+  if (v.nullable) out.push(goField.forbidden(`${path}.nullable`, "must be false to be structural"));
+  if (r["x-kubernetes-preserve-unknown-fields"]) out.push(goField.forbidden(`${path}.x-kubernetes-preserve-unknown-fields`, "must be false to be structural"));
+  if (v["x-kubernetes-embedded-resource"]) out.push(goField.forbidden(`${path}.x-kubernetes-embedded-resource`, "must be false to be structural"));
+  if (v["x-kubernetes-int-or-string"]) out.push(goField.forbidden(`${path}.x-kubernetes-int-or-string`, "must be false to be structural"));
+  if (v["x-kubernetes-list-map-keys"]?.length) out.push(goField.forbidden(`${path}.x-kubernetes-list-map-keys`, "must be empty to be structural"));
+  if (v["x-kubernetes-list-type"] !== undefined) out.push(goField.forbidden(`${path}.x-kubernetes-list-type`, "must be undefined to be structural"));
+  if (v["x-kubernetes-map-type"] !== undefined) out.push(goField.forbidden(`${path}.x-kubernetes-map-type`, "must be undefined to be structural"));
+  if (v["x-kubernetes-validations"]?.length && !allowRules) out.push(goField.forbidden(`${path}.x-kubernetes-validations`, "must be empty to be structural"));
+  if (v.properties?.metadata) out.push(goField.forbidden(`${path}.properties[metadata]`, "must not be specified in a nested context"));
+}
+
+/** Properties and items named in value validations must exist in the structural schema. */
+function completeness(v: JSONSchemaProps, s: JSONSchemaProps | undefined, sPath: string, vPath: string, out: StatusCause[]): void {
+  const groups: [string, JSONSchemaProps[] | undefined][] = [
+    ["allOf", v.allOf],
+    ["anyOf", v.anyOf],
+    ["oneOf", v.oneOf],
+  ];
+  if (v.not) nestedCompleteness(v.not, s, sPath, `${vPath}.not`, out);
+  for (const [name, list] of groups) list?.forEach((x, i) => nestedCompleteness(x, s, sPath, `${vPath}.${name}[${i}]`, out));
+}
+
+function nestedCompleteness(v: JSONSchemaProps, s: JSONSchemaProps | undefined, sPath: string, vPath: string, out: StatusCause[]): void {
+  if (!s) {
+    out.push(goField.required(sPath, `because it is defined in ${vPath}`));
+    return;
+  }
+  completeness(v, s, sPath, vPath, out);
+  if (v.items) nestedCompleteness(v.items, s.items, `${sPath}.items`, `${vPath}.items`, out);
+  for (const [k, p] of Object.entries(v.properties ?? {})) {
+    const sp = s.properties?.[k];
+    if (!sp) out.push(goField.required(`${sPath}.properties[${k}]`, `because it is defined in ${vPath}.properties[${k}]`));
+    else nestedCompleteness(p, sp, `${sPath}.properties[${k}]`, `${vPath}.properties[${k}]`, out);
+  }
+}
+
+/** Defaults must survive pruning unchanged and validate against their schema. */
+function checkDefaults(s: JSONSchemaProps, path: string, embedded: boolean, insideMeta: boolean, out: StatusCause[]): void {
+  if (s.default !== undefined && !insideMeta) {
+    const pruned = cloneJSON(s.default);
+    const unknown = pruneUnknown(pruned, s, { root: embedded });
+    if (unknown.length) {
+      out.push(invalidRepr(`${path}.default`, renderDefault(s.default), "must not have unknown fields"));
+    }
+    const errs = validateValue(s.default, s, { basePath: `${path}.default`, root: embedded, rules: false });
+    if (errs.length) out.push(...errs);
+    else out.push(...validateRules(s.default, s, { basePath: `${path}.default`, root: embedded }));
+  }
+  if (s.items) checkDefaults(s.items, `${path}.items`, s.items["x-kubernetes-embedded-resource"] === true, insideMeta, out);
+  for (const [k, prop] of Object.entries(s.properties ?? {})) {
+    const meta = embedded && (k === "metadata" || k === "apiVersion" || k === "kind");
+    checkDefaults(prop, `${path}.properties[${k}]`, prop["x-kubernetes-embedded-resource"] === true, insideMeta || meta, out);
+  }
+}
+
+function renderDefault(v: unknown): string {
+  if (v === null) return '"null"';
+  if (typeof v === "object") return goSharpV(v);
+  return typeof v === "string" ? goQuote(v) : String(v);
+}
+
+/**
+ * Checks that `schema` is a valid structural schema for a CRD and returns the causes
+ * kube-apiserver reports for it, at `path` (default `spec.validation.openAPIV3Schema`).
+ */
+export function checkStructural(schema: JSONSchemaProps, opts: { path?: string } = {}): StatusCause[] {
+  const path = opts.path ?? "spec.validation.openAPIV3Schema";
+  const ctx: Ctx = { out: [], insideMeta: false };
+  check(schema, path, "root", true, ctx);
+  if (ctx.out.length === 0) checkDefaults(schema, path, true, false, ctx.out);
+  return ctx.out;
+}
