@@ -5,7 +5,9 @@
  * client cannot keep up, or at shutdown.
  * @module
  */
+import { expired } from "../lib/api-errors.ts";
 import type { KObject } from "../lib/kobject.ts";
+import { takeFault } from "./faults.ts";
 import type { Resolved } from "../registry/registry.ts";
 import { watch, type WatchEvent, type WatchHandle } from "../registry/rest/watch.ts";
 import { toTable } from "../registry/table/table.ts";
@@ -106,6 +108,10 @@ export function serveWatch(
   );
 
   // Starting the watch may throw (bad selector, too-large RV): that must become an error response.
+  if (q.resourceVersion && q.resourceVersion !== "0" && takeFault("watch-expired")) {
+    send({ type: "ERROR", object: expired(`too old resource version: ${q.resourceVersion} (${Number(q.resourceVersion) + 1})`).toStatus() });
+    return new Response(stream, { status: 200, headers: { "Content-Type": "application/json" } });
+  }
   handle = watch(d.rest, r, namespace, q, send);
   if (closed) handle.stop();
   unregister = d.watches.add(close);

@@ -310,9 +310,50 @@ function mergePatchIntoOriginal(original: JMap, patch: JMap, schema: Schema): vo
 
     const [patchItems, serverOnly] = mergeKey === "" ? partitionPrimitives(merged, setOrder) : partitionMaps(merged, setOrder, mergeKey);
     const kind = sliceElementKind(origList ?? [], patchList ?? []);
-    original[origKey] = normalizeElementOrder(patchItems, serverOnly, setOrder, origList ?? [], mergeKey, kind);
+    let serverOrder = origList ?? [];
+    if (foundOrig && foundPatch && strategy === "merge" && kind === "map") serverOrder = aliasedServerOrder(serverOrder, patchList!, mergeKey);
+    original[origKey] = normalizeElementOrder(patchItems, serverOnly, setOrder, serverOrder, mergeKey, kind);
     delete patch[origKey];
   }
+}
+
+/**
+ * The live list as upstream's ordering step sees it after merging a list of maps. Upstream
+ * deletes (`$patch: delete`) by shifting items left inside the live list's backing array and
+ * appends new items into the room this frees, so the "server order" it sorts by afterwards has
+ * the deleted slots overwritten by the tail and by the first appended items. kubectl's
+ * client-side apply sends exactly such patches (delete + add + $setElementOrder); the result
+ * order depends on this, so it is reproduced.
+ */
+function aliasedServerOrder(orig: unknown[], patch: unknown[], mergeKey: string): unknown[] {
+  const view = [...orig];
+  const n = view.length;
+  let len = n;
+  const find = (key: unknown) => {
+    for (let i = 0; i < len; i++) {
+      const it = view[i];
+      if (isObject(it) && Object.prototype.hasOwnProperty.call(it, mergeKey) && goEq(it[mergeKey], key)) return i;
+    }
+    return -1;
+  };
+  let replace = false;
+  for (const item of patch) {
+    if (!isObject(item) || !(DIRECTIVE in item)) continue;
+    if (item[DIRECTIVE] === "replace") replace = true;
+    if (item[DIRECTIVE] !== "delete" || !Object.prototype.hasOwnProperty.call(item, mergeKey)) continue;
+    for (let i = find(item[mergeKey]); i >= 0; i = find(item[mergeKey])) {
+      view.copyWithin(i, i + 1, len);
+      len--;
+    }
+  }
+  if (replace) return view;
+  for (const item of patch) {
+    if (!isObject(item) || DIRECTIVE in item) continue;
+    if (find(item[mergeKey]) >= 0) continue;
+    if (len >= n) break;
+    view[len++] = item;
+  }
+  return view;
 }
 
 // --- lists -----------------------------------------------------------------------------------
