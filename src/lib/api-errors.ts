@@ -63,6 +63,7 @@ export class ApiError extends Error {
       reason: this.reason,
       code: this.code,
     };
+    if (!this.reason) delete s.reason;
     if (this.details && Object.keys(this.details).length) s.details = this.details;
     return s;
   }

@@ -215,11 +215,11 @@ suite("kubectl checklist (notes §h)", () => {
     const path = "/apis/e2e.capx.dev/v1beta2/namespaces/default/testclusters/c2";
     const stale = await adminFetch(d, path, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: "1" } }) });
     expect(stale.status).toBe(409);
-    expect((await stale.json()).reason).toBe("Conflict");
+    expect(((await stale.json()) as { reason: string }).reason).toBe("Conflict");
     const { resourceVersion: _rv, ...metaNoRv } = obj.metadata;
     const missing = await adminFetch(d, path, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...obj, metadata: metaNoRv }) });
     expect(missing.status).toBe(422);
-    expect((await missing.json()).message).toContain("metadata.resourceVersion: Invalid value: 0x0: must be specified for an update");
+    expect(((await missing.json()) as { message: string }).message).toContain("metadata.resourceVersion: Invalid value: 0x0: must be specified for an update");
   });
 
   it("19. scale through the scale subresource; --current-replicas mismatch fails", async () => {

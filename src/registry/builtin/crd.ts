@@ -154,10 +154,8 @@ export function validateCRD(crd: CRDObject, old?: CRDObject): StatusCause[] {
     const s = v.schema?.openAPIV3Schema;
     if (!s) causes.push(fieldError.required(`${f}.schema.openAPIV3Schema`, "schemas are required"));
     else {
-      const base = `${f}.schema.openAPIV3Schema`;
-      for (const c of [...checkStructural(s), ...compileRules(s)]) {
-        causes.push({ ...c, field: c.field ? `${base}${c.field.startsWith("[") ? "" : "."}${c.field}` : base });
-      }
+      const path = `${f}.schema.openAPIV3Schema`;
+      causes.push(...checkStructural(s, { path }), ...compileRules(s, { path }));
     }
     const scale = v.subresources?.scale;
     if (scale) {

@@ -561,20 +561,19 @@ function childOf(parent: FieldSet, pe: PathElement): FieldSet {
   return c;
 }
 
-function dropIfEmpty(parent: FieldSet, pe: PathElement): void {
-  const c = parent.children.get(pe);
-  if (c && c.members.size === 0 && c.children.size === 0) parent.children.delete(pe);
-}
 
-/** ToFieldSet of a whole object under the root atom. */
-export function toFieldSet(obj: unknown, root: Atom): FieldSet {
+/**
+ * ToFieldSet of a whole object under the root atom. With `ensureNamed`, declared fields that have
+ * members below them are members too (ToFieldSet followed by EnsureNamedFieldsAreMembers).
+ */
+export function toFieldSet(obj: unknown, root: Atom, ensureNamed = false): FieldSet {
   const out = new FieldSet();
-  if (isObject(obj) && root.map && !root.map.atomic) tfsMap(obj, root.map, out);
+  if (isObject(obj) && root.map && !root.map.atomic) tfsMap(obj, root.map, out, ensureNamed);
   return out;
 }
 
 /** ToFieldSet of a value at `parent`+`pe`. */
-export function tfsValue(v: unknown, atom: Atom, parent: FieldSet, pe: PathElement): void {
+function tfsValue(v: unknown, atom: Atom, parent: FieldSet, pe: PathElement, enf: boolean, declared: boolean): void {
   switch (pickKind(atom, v)) {
     case "scalar":
       parent.members.add(pe);
@@ -586,8 +585,8 @@ export function tfsValue(v: unknown, atom: Atom, parent: FieldSet, pe: PathEleme
         return;
       }
       if (!Array.isArray(v)) return;
-      tfsList(v, l, childOf(parent, pe));
-      dropIfEmpty(parent, pe);
+      tfsList(v, l, childOf(parent, pe), enf);
+      settle(parent, pe, enf && declared);
       return;
     }
     case "map": {
@@ -597,8 +596,8 @@ export function tfsValue(v: unknown, atom: Atom, parent: FieldSet, pe: PathEleme
         return;
       }
       if (!isObject(v)) return;
-      tfsMap(v, m, childOf(parent, pe));
-      dropIfEmpty(parent, pe);
+      tfsMap(v, m, childOf(parent, pe), enf);
+      settle(parent, pe, enf && declared);
       return;
     }
     default:
@@ -606,20 +605,33 @@ export function tfsValue(v: unknown, atom: Atom, parent: FieldSet, pe: PathEleme
   }
 }
 
-function tfsMap(obj: Record<string, unknown>, m: MapAtom, node: FieldSet): void {
-  for (const key of Object.keys(obj)) {
+/** Drops an empty child node; with `named`, a non-empty one makes its element a member. */
+function settle(parent: FieldSet, pe: PathElement, named: boolean): void {
+  const c = parent.children.get(pe);
+  if (!c) return;
+  if (c.members.size === 0 && c.children.size === 0) parent.children.delete(pe);
+  else if (named) parent.members.add(pe);
+}
+
+function tfsMap(obj: Record<string, unknown>, m: MapAtom, node: FieldSet, enf: boolean): void {
+  for (const key in obj) {
     const val = obj[key];
     if (val === undefined) continue;
     const pe = fieldPE(key);
     const declared = m.field(key);
     const atom = declared ?? m.elem();
-    if (atom) tfsValue(val, atom, node, pe);
-    if (val === null || (isObject(val) && Object.keys(val).length === 0)) node.members.add(pe);
+    if (atom) tfsValue(val, atom, node, pe, enf, declared !== undefined);
+    if (val === null || (isObject(val) && isEmptyObject(val))) node.members.add(pe);
     else if (!declared) node.members.add(pe);
   }
 }
 
-function tfsList(arr: unknown[], l: ListAtom, node: FieldSet): void {
+function isEmptyObject(o: Record<string, unknown>): boolean {
+  for (const k in o) if (o[k] !== undefined) return false;
+  return true;
+}
+
+function tfsList(arr: unknown[], l: ListAtom, node: FieldSet, enf: boolean): void {
   const pes: Array<PathElement | undefined> = new Array(arr.length);
   const seen = new Set<PathElement>();
   const dups = new Set<PathElement>();
@@ -638,7 +650,7 @@ function tfsList(arr: unknown[], l: ListAtom, node: FieldSet): void {
   for (let i = 0; i < arr.length; i++) {
     const pe = pes[i];
     if (pe === undefined || dups.has(pe)) continue;
-    tfsValue(arr[i], elem, node, pe);
+    tfsValue(arr[i], elem, node, pe, enf, false);
     node.members.add(pe);
   }
 }

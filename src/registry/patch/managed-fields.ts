@@ -351,8 +351,10 @@ function smdUpdateManager(ctx: Ctx, oldV: unknown, newV: unknown, fields: Map<st
 }
 
 /** prune: drop what the applier owned last time, no longer applies, and nobody else owns. */
-function prune(ctx: Ctx, merged: unknown, fields: Map<string, VersionedSet>, last: VersionedSet | undefined): unknown {
+function prune(ctx: Ctx, merged: unknown, fields: Map<string, VersionedSet>, last: VersionedSet | undefined, applied: FieldSet): unknown {
   if (!last || last.set.isEmpty()) return merged;
+  // Nothing applied last time is missing now: every step below would remove nothing.
+  if (last.set.difference(applied).isEmpty()) return merged;
   const root = ctx.root;
   const enf = (s: FieldSet) => ensureNamedFieldsAreMembers(s, root);
   const lastENF = enf(last.set);
@@ -360,11 +362,11 @@ function prune(ctx: Ctx, merged: unknown, fields: Map<string, VersionedSet>, las
   // addBackOwnedItems
   let managedAll = new FieldSet();
   for (const vs of fields.values()) managedAll = managedAll.union(vs.set);
-  const mergedSet = enf(toFieldSet(merged, root));
-  const prunedSet = enf(toFieldSet(pruned, root));
+  const mergedSet = toFieldSet(merged, root, true);
+  const prunedSet = toFieldSet(pruned, root, true);
   pruned = removeItems(merged, mergedSet.difference(prunedSet.union(enf(managedAll))), root);
   // addBackDanglingItems
-  const prunedSet2 = enf(toFieldSet(pruned, root));
+  const prunedSet2 = toFieldSet(pruned, root, true);
   return removeItems(merged, mergedSet.difference(prunedSet2).intersection(lastENF), root);
 }
 
@@ -381,7 +383,7 @@ function smdApply(
   const last = fields.get(id);
   const set = filter(ctx, toFieldSet(config, ctx.root));
   fields.set(id, { set, apiVersion: ctx.apiVersion, applied: true });
-  const newObj = prune(ctx, merged, fields, last) as KObject;
+  const newObj = prune(ctx, merged, fields, last, set) as KObject;
   smdUpdate(ctx, liveV, newObj, fields, id, force);
   return { object: deepEqual(liveV, newObj) ? undefined : newObj };
 }

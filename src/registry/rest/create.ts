@@ -12,7 +12,7 @@ import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateWrite } 
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { checkNamespaceWritable, isTerminatingCRD, type RestDeps } from "./deps.ts";
-import { expiresAt, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, resetFieldsFor, tracksGeneration } from "./write-helpers.ts";
 
 const GENERATE_NAME_ATTEMPTS = 8;
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -65,6 +65,7 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
     apiVersion: obj.apiVersion!,
     schema: version.schema,
     now: nowRfc3339(now),
+    resetFields: resetFieldsFor(version, undefined),
   });
   validateWrite(resource, version, stored, undefined, asRequested);
   return stored;

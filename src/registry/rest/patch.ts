@@ -13,6 +13,7 @@ import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
 import { applyUpdate, conflictError, type Subresource } from "./update.ts";
+import { resetFieldsFor } from "./write-helpers.ts";
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
 
@@ -103,7 +104,15 @@ function apply(
   pruneFields(resource, version, applied, ctx);
   const old = getStored(d, resource, namespace, name);
   const now = nowRfc3339(d.now());
-  const common = { applied, manager: ctx.fieldManager, force: Boolean(opts.force), apiVersion: applied.apiVersion!, schema: version.schema, now };
+  const common = {
+    applied,
+    manager: ctx.fieldManager,
+    force: Boolean(opts.force),
+    apiVersion: applied.apiVersion!,
+    schema: version.schema,
+    now,
+    resetFields: resetFieldsFor(version, opts.subresource),
+  };
   if (!old) {
     if (opts.subresource) throw notFound({ group: resource.group, resource: resource.plural }, name);
     const result = serverSideApply(common);

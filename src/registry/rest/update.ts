@@ -14,7 +14,7 @@ import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
-import { expiresAt, isNoop, specChanged, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, isNoop, resetFieldsFor, specChanged, tracksGeneration } from "./write-helpers.ts";
 
 export type Subresource = "status" | "finalize";
 
@@ -118,6 +118,7 @@ export function applyUpdate(
       subresource: opts.subresource === "status" ? "status" : undefined,
       schema: version.schema,
       now: nowRfc3339(d.now()),
+      resetFields: resetFieldsFor(version, opts.subresource),
     });
   validateWrite(resource, version, stored, oldStored, asRequested);
 

@@ -3,7 +3,16 @@
  * @module
  */
 import { deepEqual, type KObject, type ManagedFieldsEntry } from "../../lib/kobject.ts";
-import type { Resource } from "../types.ts";
+import type { Resource, ResourceVersion } from "../types.ts";
+
+/**
+ * Fields a write may not own through this endpoint: with a status subresource, the main
+ * resource resets `status` and the status subresource resets `spec` (field-manager rules).
+ */
+export function resetFieldsFor(version: ResourceVersion, subresource: string | undefined): string[] | undefined {
+  if (subresource === "status") return undefined;
+  return version.subresources.status ? ["status"] : undefined;
+}
 
 export function tracksGeneration(resource: Resource): boolean {
   return resource.tracksGeneration ?? resource.custom;

@@ -55,8 +55,8 @@ describe("regex library", () => {
 
   it("matches with (?i) and reports bad patterns at runtime", () => {
     expect(run("self.s.matches('^(?i)[a-z]+$')", { s: "MiXeD" })).toBe(true);
-    expect(run("self.s.matches('[')", { s: "x" })).toBe(
-      "Invalid value: \"object\": error parsing regexp: missing closing ]: `[` evaluating rule: self.s.matches('[')",
+    expect(run("self.s.matches(self.strs[0])", { s: "x", strs: ["["] })).toBe(
+      "Invalid value: \"object\": error parsing regexp: missing closing ]: `[` evaluating rule: self.s.matches(self.strs[0])",
     );
   });
 });
@@ -123,6 +123,45 @@ describe("IP and CIDR libraries", () => {
 
   it("reports unparsable addresses as runtime errors", () => {
     expect(run("ip('nope').family() == 4")).toContain('IP Address "nope" parse error during conversion from string');
+  });
+});
+
+describe("quantity library", () => {
+  it("parses quantities and compares them exactly", () => {
+    expect(run("isQuantity('1Gi') && isQuantity('500m') && isQuantity('1e3') && !isQuantity('1GB')")).toBe(true);
+    expect(run("quantity('1Gi') == quantity('1024Mi') && quantity('1k') == quantity('1000')")).toBe(true);
+    expect(run("quantity('500m').isLessThan(quantity('1')) && quantity('2Gi').isGreaterThan(quantity('2G'))")).toBe(true);
+    expect(run("quantity('1').compareTo(quantity('1000m')) == 0")).toBe(true);
+  });
+
+  it("converts and computes", () => {
+    expect(run("quantity('1Ki').asInteger() == 1024 && quantity('1.5').asApproximateFloat() == 1.5")).toBe(true);
+    expect(run("quantity('1.5').isInteger() == false && quantity('-3').sign() == -1 && quantity('0').sign() == 0")).toBe(true);
+    expect(run("quantity('1Gi').add(quantity('1Gi')) == quantity('2Gi') && quantity('1').sub(1) == quantity('0')")).toBe(true);
+  });
+
+  it("reports invalid quantities and non-integral conversions", () => {
+    expect(run("quantity('x').sign() == 0")).toBe(
+      "Invalid value: \"object\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' evaluating rule: quantity('x').sign() == 0",
+    );
+    expect(run("quantity('1.5').asInteger() == 1")).toContain("cannot convert value to integer");
+  });
+});
+
+describe("format library", () => {
+  it("validates named formats, returning an optional list of errors", () => {
+    expect(run("!format.dns1123Label().validate('my-name').hasValue()")).toBe(true);
+    expect(run("format.dns1123Label().validate('a.b').value() == ['must not contain dots']")).toBe(true);
+    expect(run("format.named('dns1123Subdomain').value().validate('Bad').hasValue()")).toBe(true);
+    expect(run("!format.named('nope').hasValue()")).toBe(true);
+    expect(run("!format.dns1123LabelPrefix().validate('prefix-').hasValue() && format.dns1123Label().validate('prefix-').hasValue()")).toBe(true);
+  });
+
+  it("uses apimachinery's messages", () => {
+    expect(run("format.dns1035Label().validate('1abc').value()[0].startsWith('a DNS-1035 label must consist of lower case alphanumeric')")).toBe(true);
+    expect(run("format.qualifiedName().validate('a/b/c').value().size() == 1 && !format.qualifiedName().validate('example.com/MyName').hasValue()")).toBe(true);
+    expect(run("format.labelValue().validate('-x').hasValue() && !format.labelValue().validate('').hasValue()")).toBe(true);
+    expect(run("format.uuid().validate('x').value() == ['does not match the UUID format'] && format.byte().validate('!').value() == ['invalid base64']")).toBe(true);
   });
 });
 

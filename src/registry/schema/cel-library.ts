@@ -3,14 +3,18 @@
  * lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), regex (`find`, `findAll`,
  * Go RE2 syntax), optionals (`optional.of/none/ofNonZeroValue`, `hasValue`, `value`, `orValue`,
  * `or`), sets (`sets.contains/equivalent/intersects`), URLs (`url`, `isURL`, `getScheme`, ...),
- * IPs (`ip`, `isIP`, `ip.isCanonical`, `family`, `isLoopback`, ...) and CIDRs (`cidr`, `isCIDR`,
- * `containsIP`, `containsCIDR`, `masked`, `prefixLength`, `ip`).
+ * IPs (`ip`, `isIP`, `ip.isCanonical`, `family`, `isLoopback`, ...), CIDRs (`cidr`, `isCIDR`,
+ * `containsIP`, `containsCIDR`, `masked`, `prefixLength`, `ip`),
+ * quantities (`quantity`, `isQuantity`, `sign`, `isInteger`, `asInteger`, `asApproximateFloat`,
+ * `add`, `sub`, `isLessThan`, `isGreaterThan`, `compareTo`, exact arithmetic) and named formats
+ * (`format.dns1123Label()` ..., `format.named(name)`, `<format>.validate(s)` with apimachinery's
+ * messages).
  *
- * Not provided: `quantity()` and friends, the `format.*` named-format library, `authorizer`,
- * `string(ip)`/`string(cidr)` conversions, and the `?.`/`[?]` optional syntax (the parser has no
- * support for it).
+ * Not provided: `authorizer` (admission policies only), `string()` of IPs, CIDRs and quantities,
+ * the semver library (1.33+), and optional list/map literal entries (`[?x]`, `{?k: v}`); the
+ * `x.?f` and `x[?k]` accessors are supported through a source rewrite in cel-compile.ts.
  *
- * Opaque values (optionals, IPs, CIDRs, URLs) are CEL maps with one reserved key (`@optional`,
+ * Opaque values (optionals, IPs, CIDRs, URLs, quantities, formats) are CEL maps with one reserved key (`@optional`,
  * `@ip`, ...), which CEL expressions cannot name, so equality between them works by content.
  * @module
  */
@@ -30,7 +34,7 @@ import {
   listType,
 } from "@bufbuild/cel";
 import { compileGoRegex } from "./go-regex.ts";
-import { formatIP, isIPv4Mapped, isRequestURI, parseCIDR, parseIP } from "./formats.ts";
+import { checkFormat, formatIP, isIPv4Mapped, isRequestURI, parseCIDR, parseIP } from "./formats.ts";
 
 const { DYN, BOOL, INT, STRING } = CelScalar;
 const LIST = listType(DYN);
@@ -152,6 +156,23 @@ function isZero(v: unknown): boolean {
   if (v instanceof Uint8Array) return v.length === 0;
   if (isCelList(v) || isCelMap(v)) return v.size === 0;
   return false;
+}
+
+/** `target.?key` / `target[?key]`: an optional of the field, entry or element. */
+function optionalAccess(target: unknown, key: unknown): CelInput {
+  const inner = unbox(target, "@optional");
+  if (inner !== undefined && isCelList(inner)) {
+    return inner.size ? optionalAccess(inner.get(0), key) : optionalNone();
+  }
+  if (isCelMap(target)) {
+    const v = target.get(key as string);
+    return v === undefined ? optionalNone() : optionalOf(v as CelInput);
+  }
+  if (isCelList(target) && (typeof key === "bigint" || typeof key === "number")) {
+    const i = Number(key);
+    return Number.isInteger(i) && i >= 0 && i < target.size ? optionalOf(target.get(i) as CelInput) : optionalNone();
+  }
+  throw new Error("no such overload");
 }
 
 // --- lists ------------------------------------------------------------------------------------
@@ -348,6 +369,173 @@ function isUnspecified(ip: number[]): boolean {
   return ip.every((b) => b === 0);
 }
 
+// --- quantities -----------------------------------------------------------------------------
+
+/** A resource.Quantity as an exact fraction. */
+interface Fraction {
+  n: bigint;
+  d: bigint;
+}
+
+const QUANTITY_RE = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const BINARY: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+
+function gcd(a: bigint, b: bigint): bigint {
+  a = a < 0n ? -a : a;
+  b = b < 0n ? -b : b;
+  while (b) [a, b] = [b, a % b];
+  return a || 1n;
+}
+
+function fraction(n: bigint, d: bigint): Fraction {
+  if (d < 0n) {
+    n = -n;
+    d = -d;
+  }
+  const g = gcd(n, d);
+  return { n: n / g, d: d / g };
+}
+
+/** k8s.io/apimachinery resource.ParseQuantity, exact. */
+export function parseQuantity(s: string): Fraction {
+  const m = QUANTITY_RE.exec(s);
+  if (!m) throw new Error(QUANTITY_FORMAT_ERROR);
+  const numText = m[1];
+  const suffix = m[2];
+  const nm = /^([+-]?)([0-9]*)(?:\.([0-9]*))?$/.exec(numText);
+  if (!nm || (nm[2] === "" && (nm[3] ?? "") === "")) throw new Error("unable to parse numeric part of quantity");
+  const frac = nm[3] ?? "";
+  let n = BigInt(`${nm[2] || "0"}${frac}`);
+  if (nm[1] === "-") n = -n;
+  let d = 10n ** BigInt(frac.length);
+  if (suffix in BINARY) n *= 2n ** BigInt(BINARY[suffix]);
+  else if (suffix in DECIMAL) {
+    const e = DECIMAL[suffix];
+    if (e >= 0) n *= 10n ** BigInt(e);
+    else d *= 10n ** BigInt(-e);
+  } else {
+    const em = /^[eE]([-+]?[0-9]+)$/.exec(suffix);
+    if (!em) throw new Error("unable to parse quantity's suffix");
+    const e = Number(em[1]);
+    if (e >= 0) n *= 10n ** BigInt(e);
+    else d *= 10n ** BigInt(-e);
+  }
+  return fraction(n, d);
+}
+
+function quantityBox(f: Fraction): CelInput {
+  return box("@quantity", `${f.n}/${f.d}`);
+}
+
+function quantityOf(v: unknown): Fraction {
+  const [n, d] = (need(unbox(v, "@quantity")) as string).split("/");
+  return { n: BigInt(n), d: BigInt(d) };
+}
+
+function quantityArg(v: unknown): Fraction {
+  if (typeof v === "bigint") return { n: v, d: 1n };
+  return quantityOf(v);
+}
+
+function compareFractions(a: Fraction, b: Fraction): number {
+  const l = a.n * b.d;
+  const r = b.n * a.d;
+  return l < r ? -1 : l > r ? 1 : 0;
+}
+
+// --- named formats ----------------------------------------------------------------------------
+
+function regexError(msg: string, fmt: string, ...examples: string[]): string {
+  if (!examples.length) return `${msg} (regex used for validation is '${fmt}')`;
+  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join("or ")}regex used for validation is '${fmt}')`;
+}
+
+const DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_SUBDOMAIN = `${DNS1123_LABEL}(\\.${DNS1123_LABEL})*`;
+const DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?";
+const QUALIFIED_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const maxLen = (n: number): string => `must be no more than ${n} characters`;
+const full = (fmt: string): RegExp => new RegExp(`^${fmt}$`);
+
+function dns1123Subdomain(s: string): string[] {
+  const errs: string[] = [];
+  if (s.length > 253) errs.push(maxLen(253));
+  if (!full(DNS1123_SUBDOMAIN).test(s)) {
+    errs.push(regexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN, "example.com"));
+  }
+  return errs;
+}
+
+function dns1123Label(s: string): string[] {
+  const errs: string[] = [];
+  if (s.length > 63) errs.push(maxLen(63));
+  if (!full(DNS1123_LABEL).test(s)) {
+    if (full(DNS1123_SUBDOMAIN).test(s)) errs.push("must not contain dots");
+    else errs.push(regexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", DNS1123_LABEL, "my-name", "123-abc"));
+  }
+  return errs;
+}
+
+function dns1035Label(s: string): string[] {
+  const errs: string[] = [];
+  if (s.length > 63) errs.push(maxLen(63));
+  if (!full(DNS1035_LABEL).test(s)) {
+    errs.push(regexError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", DNS1035_LABEL, "my-name", "abc-123"));
+  }
+  return errs;
+}
+
+function qualifiedName(s: string): string[] {
+  const errs: string[] = [];
+  const parts = s.split("/");
+  let name: string;
+  if (parts.length === 1) name = parts[0];
+  else if (parts.length === 2) {
+    const prefix = parts[0];
+    name = parts[1];
+    if (prefix === "") errs.push("prefix part must be non-empty");
+    else errs.push(...dns1123Subdomain(prefix).map((m) => `prefix part ${m}`));
+  } else {
+    return [`a qualified name ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME, "MyName", "my.name", "123-abc")} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+  }
+  if (name === "") errs.push("name part must be non-empty");
+  else if (name.length > 63) errs.push(`name part ${maxLen(63)}`);
+  if (!full(QUALIFIED_NAME).test(name)) errs.push(`name part ${regexError(QUALIFIED_NAME_MSG, QUALIFIED_NAME, "MyName", "my.name", "123-abc")}`);
+  return errs;
+}
+
+function labelValue(s: string): string[] {
+  const errs: string[] = [];
+  if (s.length > 63) errs.push(maxLen(63));
+  const fmt = `(${QUALIFIED_NAME})?`;
+  if (!full(fmt).test(s)) {
+    errs.push(regexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", fmt, "MyValue", "my_value", "12345"));
+  }
+  return errs;
+}
+
+/** apimachinery maskTrailingDash, used for generateName prefixes. */
+const maskTrailingDash = (s: string): string => (s.length > 1 && s.endsWith("-") ? `${s.slice(0, -2)}a` : s);
+
+const NAMED_FORMATS: Record<string, (s: string) => string[]> = {
+  dns1123Label,
+  dns1123Subdomain,
+  dns1035Label,
+  qualifiedName,
+  dns1123LabelPrefix: (s) => dns1123Label(maskTrailingDash(s)),
+  dns1123SubdomainPrefix: (s) => dns1123Subdomain(maskTrailingDash(s)),
+  dns1035LabelPrefix: (s) => dns1035Label(maskTrailingDash(s)),
+  labelValue,
+  uri: (s) => (isRequestURI(s) ? [] : [`parse ${JSON.stringify(s)}: invalid URI for request`]),
+  uuid: (s) => (checkFormat("uuid", s) ? [] : ["does not match the UUID format"]),
+  byte: (s) => (checkFormat("byte", s) ? [] : ["invalid base64"]),
+  date: (s) => (checkFormat("date", s) ? [] : ["invalid date"]),
+  datetime: (s) => (checkFormat("datetime", s) ? [] : ["invalid datetime"]),
+};
+
 // --- declarations -----------------------------------------------------------------------------
 
 type Any = CelInput;
@@ -404,6 +592,13 @@ export const k8sLibrary: CelFunc[] = [
   celMethod("orValue", DYN, [DYN], DYN, function (this: unknown, d: unknown) {
     const c = optionalContent(this);
     return (c.size > 0 ? c.get(0) : d) as Any;
+  }),
+  // `x.?f` and `x[?k]`, rewritten by cel.ts into these calls
+  celMethod("__optional_select__", DYN, [STRING], DYN, function (this: unknown, name: string) {
+    return optionalAccess(this, name);
+  }),
+  celMethod("__optional_index__", DYN, [DYN], DYN, function (this: unknown, key: unknown) {
+    return optionalAccess(this, key);
   }),
   celMethod("or", DYN, [DYN], DYN, function (this: unknown, other: unknown) {
     const c = optionalContent(this);
@@ -518,6 +713,59 @@ export const k8sLibrary: CelFunc[] = [
   celMethod("prefixLength", DYN, [], INT, function (this: unknown) {
     return BigInt(cidrOf(this).bits);
   }),
+  // quantities
+  celFunc("quantity", [STRING], DYN, (s) => quantityBox(parseQuantity(str(s)))),
+  celFunc("isQuantity", [STRING], BOOL, (s) => {
+    try {
+      parseQuantity(str(s));
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  celMethod("sign", DYN, [], INT, function (this: unknown) {
+    const q = quantityOf(this);
+    return q.n > 0n ? 1n : q.n < 0n ? -1n : 0n;
+  }),
+  celMethod("isInteger", DYN, [], BOOL, function (this: unknown) {
+    const q = quantityOf(this);
+    return q.d === 1n && q.n <= 9223372036854775807n && q.n >= -9223372036854775808n;
+  }),
+  celMethod("asInteger", DYN, [], INT, function (this: unknown) {
+    const q = quantityOf(this);
+    if (q.d !== 1n || q.n > 9223372036854775807n || q.n < -9223372036854775808n) throw new Error("cannot convert value to integer");
+    return q.n;
+  }),
+  celMethod("asApproximateFloat", DYN, [], CelScalar.DOUBLE, function (this: unknown) {
+    const q = quantityOf(this);
+    return Number(q.n) / Number(q.d);
+  }),
+  celMethod("add", DYN, [DYN], DYN, function (this: unknown, o: unknown) {
+    const a = quantityOf(this);
+    const b = quantityArg(o);
+    return quantityBox(fraction(a.n * b.d + b.n * a.d, a.d * b.d));
+  }),
+  celMethod("sub", DYN, [DYN], DYN, function (this: unknown, o: unknown) {
+    const a = quantityOf(this);
+    const b = quantityArg(o);
+    return quantityBox(fraction(a.n * b.d - b.n * a.d, a.d * b.d));
+  }),
+  celMethod("isLessThan", DYN, [DYN], BOOL, function (this: unknown, o: unknown) {
+    return compareFractions(quantityOf(this), quantityOf(o)) < 0;
+  }),
+  celMethod("isGreaterThan", DYN, [DYN], BOOL, function (this: unknown, o: unknown) {
+    return compareFractions(quantityOf(this), quantityOf(o)) > 0;
+  }),
+  celMethod("compareTo", DYN, [DYN], INT, function (this: unknown, o: unknown) {
+    return BigInt(compareFractions(quantityOf(this), quantityOf(o)));
+  }),
+  // named formats
+  ...Object.keys(NAMED_FORMATS).map((name) => celFunc(`format.${name}`, [], DYN, () => box("@format", name))),
+  celFunc("format.named", [STRING], DYN, (name) => (Object.hasOwn(NAMED_FORMATS, str(name)) ? optionalOf(box("@format", str(name))) : optionalNone())),
+  celMethod("validate", DYN, [STRING], DYN, function (this: unknown, s: string) {
+    const errs = NAMED_FORMATS[need(unbox(this, "@format")) as string](s);
+    return errs.length ? optionalOf(errs) : optionalNone();
+  }),
 ];
 
 /** Names of global functions and methods the checker accepts (std, strings ext, k8s). */
@@ -547,4 +795,6 @@ export const FUNCTION_RESULTS: Record<string, "bool" | "int" | "string" | "doubl
   getEscapedPath: "string", isIP: "bool", "ip.isCanonical": "bool", family: "int", isUnspecified: "bool",
   isLoopback: "bool", isLinkLocalMulticast: "bool", isLinkLocalUnicast: "bool", isGlobalUnicast: "bool",
   isCIDR: "bool", containsIP: "bool", containsCIDR: "bool", prefixLength: "int",
+  isQuantity: "bool", sign: "int", isInteger: "bool", asInteger: "int", asApproximateFloat: "double",
+  isLessThan: "bool", isGreaterThan: "bool", compareTo: "int",
 };

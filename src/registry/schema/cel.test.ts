@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { celEscape, compileRules, toCel, validateRules, validFieldPath } from "./cel.ts";
+import { compileRules, validateRules, validFieldPath } from "./cel.ts";
 import type { JSONSchemaProps, ValidationRule } from "./types.ts";
 
 const spec: JSONSchemaProps = {
@@ -72,12 +72,6 @@ describe("CEL values typed by the schema", () => {
 
   it("escapes reserved and punctuated property names", () => {
     expect(passes("self.__namespace__ == 'ns' && self.dash__dash__ed == 'd'", { namespace: "ns", "dash-ed": "d" })).toBe(true);
-    expect(celEscape("namespace")).toBe("__namespace__");
-    expect(celEscape("a-b.c/d")).toBe("a__dash__b__dot__c__slash__d");
-    expect(celEscape("a__b")).toBe("a__underscores__b");
-    expect(celEscape("plain_name")).toBe("plain_name");
-    expect(celEscape("1st")).toBeUndefined();
-    expect(celEscape("a b")).toBeUndefined();
   });
 
   it("shows only apiVersion, kind and metadata.name/generateName besides the schema at the root", () => {
@@ -87,14 +81,21 @@ describe("CEL values typed by the schema", () => {
       "x-kubernetes-validations": [{ rule: "self.metadata.name.startsWith('n') && self.kind == 'K' && self.apiVersion == 'g/v1'" }],
     };
     expect(validateRules({ apiVersion: "g/v1", kind: "K", metadata: { name: "n1", labels: { a: "b" } }, spec: {} }, root, { root: true })).toEqual([]);
-    const value = toCel({ apiVersion: "g/v1", kind: "K", metadata: { name: "n1", labels: { a: "b" } } }, root, true) as Map<string, unknown>;
-    expect(value.get("metadata")).toEqual(new Map([["name", "n1"]]));
+  });
+});
+
+describe("optional accessors", () => {
+  it("support x.?field and x[?key]", () => {
+    expect(passes("self.?name.orValue('none') == 'none' && self.?replicas.value() == 2", { replicas: 2 })).toBe(true);
+    expect(passes("self.labels[?'a'].hasValue() && !self.labels[?'b'].hasValue()", { labels: { a: "1" } })).toBe(true);
+    expect(passes("self.tags[?0].value() == 'x' && !self.tags[?3].hasValue()", { tags: ["x"] })).toBe(true);
+    expect(passes("self.?ref.?name.orValue('') == ''", { ref: { kind: "A" } })).toBe(true);
+    expect(passes("!self.?ref.?name.hasValue()", {})).toBe(true);
   });
 
-  it("converts integers to bigint and keeps unknown objects generic", () => {
-    expect(toCel(3, { type: "integer" })).toBe(3n);
-    expect(toCel(3, { type: "number" })).toBe(3);
-    expect(toCel({ a: 1, b: [2.5] }, undefined)).toEqual(new Map<string, unknown>([["a", 1n], ["b", [2.5]]]));
+  it("check the selected field at compile time", () => {
+    const schema: JSONSchemaProps = { type: "object", properties: { a: { type: "string" } }, "x-kubernetes-validations": [{ rule: "self.?b.hasValue()" }] };
+    expect(compileRules(schema)[0].message).toContain("undefined field 'b'");
   });
 });
 
@@ -285,6 +286,13 @@ describe("compileRules", () => {
   it("reports unknown variables and functions", () => {
     expect(compileRules(schemaWith([{ rule: "other > 0" }]))[0].message).toContain("undeclared reference to 'other' (in container '')");
     expect(compileRules(schemaWith([{ rule: "self.name.shout() == ''" }]))[0].message).toContain("undeclared reference to 'shout' (in container '')");
+  });
+
+  it("validates regex, duration and timestamp literals", () => {
+    expect(compileRules(schemaWith([{ rule: "self.name.matches('(?=x)')" }]))[0].message).toContain("ERROR: <input>:1:19: invalid matches argument");
+    expect(compileRules(schemaWith([{ rule: "duration('forever') > duration('1s')" }]))[0].message).toContain("invalid duration argument");
+    expect(compileRules(schemaWith([{ rule: "timestamp('yesterday') < timestamp('2024-01-01T00:00:00Z')" }]))[0].message).toContain("invalid timestamp argument");
+    expect(compileRules(schemaWith([{ rule: "self.name.matches('^(?i)[a-z]+$') && duration('1h') > duration('1m')" }]))).toEqual([]);
   });
 
   it("requires a bool result", () => {

@@ -163,7 +163,4 @@ export const goField = {
     const detail = max >= 0 ? `must have at most ${max} items` : "has too many items";
     return { reason: "FieldValueTooMany", field, message: actual >= 0 ? `Too many: ${actual}: ${detail}` : `Too many: ${detail}` };
   },
-  internal(field: string, detail: string): StatusCause {
-    return { reason: "InternalError", field, message: `Internal error: ${detail}` };
-  },
 };

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { applyDefaults, checkStructural, compileRules, dropNulls, type JSONSchemaProps, pruneUnknown, validateValue } from "./index.ts";
 
-const REFERENCE = "/work/shared/reference/capi";
+/** Test documents are free-form JSON. */
+type Doc = Record<string, any>;
+
+/** The shared upstream reference next to the repository (`../shared/reference`), when present. */
+const REFERENCE = resolve(import.meta.dir, "../../../../shared/reference/capi");
 const hasReference = existsSync(join(REFERENCE, "crds"));
 if (!hasReference) console.log(`note: ${REFERENCE} not found, skipping the tests against upstream CRDs`);
 
@@ -77,7 +81,7 @@ describe("schema engine: public API", () => {
   };
 
   it("admits a valid object after pruning, null-dropping and defaulting", () => {
-    const obj = { apiVersion: "x.io/v1", kind: "Thing", metadata: { name: "t" }, spec: { extra: true, selector: { matchLabels: null } } };
+    const obj: Doc = { apiVersion: "x.io/v1", kind: "Thing", metadata: { name: "t" }, spec: { extra: true, selector: { matchLabels: null } } };
     expect(admit(obj, schema)).toEqual({ unknown: ["spec.extra"], causes: [] });
     expect(obj.spec).toEqual({ size: 1, mode: "safe", selector: {} });
   });
@@ -109,7 +113,7 @@ describe("schema engine: upstream CRDs", () => {
 
   it.skipIf(!hasReference)("enforces a CAPMOX ProxmoxMachine's schema, defaults and CEL rules", () => {
     const schema = schemaOf("capmox-main/infrastructure.cluster.x-k8s.io_proxmoxmachines.yaml", "v1alpha2");
-    const obj = {
+    const obj: Doc = {
       apiVersion: "infrastructure.cluster.x-k8s.io/v1alpha2",
       kind: "ProxmoxMachine",
       metadata: { name: "m1", namespace: "default" },

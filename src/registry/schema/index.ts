@@ -3,12 +3,15 @@
  * kube-apiserver 1.32 applies them from a CRD's `openAPIV3Schema`, plus the checks a CRD's
  * schema must pass at creation.
  *
- * Decode order for a write: `pruneUnknown` (report unknown fields), `dropNulls`, `applyDefaults`,
- * then `validateValue` (with `oldObj` on update).
+ * A write: `pruneUnknown` (report unknown fields under fieldValidation=Strict|Warn), `dropNulls`,
+ * `applyDefaults`, then `validateValue` (with `oldObj` on update).
+ * A CRD create/update: `checkStructural` and `compileRules` on every version's schema, with
+ * `path: "spec.versions[i].schema.openAPIV3Schema"`.
  * @module
  */
 
-export { type CompiledRule, celEscape, compileRules, validFieldPath, validateRules } from "./cel.ts";
+export { type CompiledRule, compileRules, validFieldPath, validateRules } from "./cel.ts";
+export { celEscape, toCel } from "./cel-values.ts";
 export { applyDefaults, cloneJSON } from "./defaults.ts";
 export { checkFormat, isSupportedFormat } from "./formats.ts";
 export { compileGoRegex, GoRegexError, translateGoRegex } from "./go-regex.ts";

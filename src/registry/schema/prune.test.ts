@@ -2,6 +2,9 @@ import { describe, expect, it } from "bun:test";
 import { dropNulls, pruneUnknown } from "./prune.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
+/** Test documents are free-form JSON. */
+type Doc = Record<string, any>;
+
 const schema: JSONSchemaProps = {
   type: "object",
   properties: {
@@ -28,72 +31,72 @@ const schema: JSONSchemaProps = {
 
 describe("pruneUnknown", () => {
   it("removes unknown fields and reports their paths", () => {
-    const obj = { spec: { replicas: 1, foo: 1 }, bar: true };
+    const obj: Doc = { spec: { replicas: 1, foo: 1 }, bar: true };
     expect(pruneUnknown(obj, schema)).toEqual(["bar", "spec.foo"]);
     expect(obj).toEqual({ spec: { replicas: 1 } });
   });
 
   it("reports fields inside array items with their index", () => {
-    const obj = { spec: { items: [{ name: "a" }, { name: "b", extra: 1 }] } };
+    const obj: Doc = { spec: { items: [{ name: "a" }, { name: "b", extra: 1 }] } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.items[1].extra"]);
     expect(obj.spec.items[1]).toEqual({ name: "b" });
   });
 
   it("returns paths sorted as Go's sort.Strings does", () => {
-    const obj = { spec: { z: 1, a: 1, B: 1 }, c: 1 };
+    const obj: Doc = { spec: { z: 1, a: 1, B: 1 }, c: 1 };
     expect(pruneUnknown(obj, schema)).toEqual(["c", "spec.B", "spec.a", "spec.z"]);
   });
 
   it("keeps every key under additionalProperties and prunes inside their values", () => {
-    const obj = { spec: { labels: { "a.b/c": "x" }, nested: { k: { a: "1", b: "2" } } } };
+    const obj: Doc = { spec: { labels: { "a.b/c": "x" }, nested: { k: { a: "1", b: "2" } } } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.nested.k.b"]);
     expect(obj.spec).toEqual({ labels: { "a.b/c": "x" }, nested: { k: { a: "1" } } });
   });
 
   it("keeps unknown fields under x-kubernetes-preserve-unknown-fields but prunes inside known ones", () => {
-    const obj = { spec: { raw: { anything: { deep: [1, { x: 2 }] }, known: { x: "y", drop: 1 } } } };
+    const obj: Doc = { spec: { raw: { anything: { deep: [1, { x: 2 }] }, known: { x: "y", drop: 1 } } } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.raw.known.drop"]);
     expect(obj.spec.raw).toEqual({ anything: { deep: [1, { x: 2 }] }, known: { x: "y" } });
   });
 
   it("keeps int-or-string values whatever their type", () => {
-    const obj = { spec: { port: "50%" } };
+    const obj: Doc = { spec: { port: "50%" } };
     expect(pruneUnknown(obj, schema)).toEqual([]);
     expect(obj.spec.port).toBe("50%");
   });
 
   it("keeps apiVersion, kind and metadata of embedded resources untouched", () => {
-    const obj = { spec: { template: { apiVersion: "v1", kind: "Pod", metadata: { name: "x", whatever: 1 }, spec: { a: "b", c: "d" }, other: 1 } } };
+    const obj: Doc = { spec: { template: { apiVersion: "v1", kind: "Pod", metadata: { name: "x", whatever: 1 }, spec: { a: "b", c: "d" }, other: 1 } } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.template.other", "spec.template.spec.c"]);
     expect(obj.spec.template).toEqual({ apiVersion: "v1", kind: "Pod", metadata: { name: "x", whatever: 1 }, spec: { a: "b" } });
   });
 
   it("empties objects below additionalProperties: true, which has no schema", () => {
-    const obj = { spec: { free: { a: 1, b: { c: 2 } } } };
+    const obj: Doc = { spec: { free: { a: 1, b: { c: 2 } } } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.free.b.c"]);
     expect(obj.spec.free).toEqual({ a: 1, b: {} });
   });
 
   it("always keeps apiVersion, kind and metadata at the resource root, without pruning inside metadata", () => {
-    const obj = { apiVersion: "x/v1", kind: "X", metadata: { name: "a", labels: { l: "v" }, weird: true }, spec: {}, junk: 1 };
+    const obj: Doc = { apiVersion: "x/v1", kind: "X", metadata: { name: "a", labels: { l: "v" }, weird: true }, spec: {}, junk: 1 };
     expect(pruneUnknown(obj, schema, { root: true })).toEqual(["junk"]);
     expect(obj).toEqual({ apiVersion: "x/v1", kind: "X", metadata: { name: "a", labels: { l: "v" }, weird: true }, spec: {} });
   });
 
   it("prunes everything but the root meta fields when there is no schema", () => {
-    const obj = { apiVersion: "x/v1", kind: "X", metadata: {}, spec: { a: 1 } };
+    const obj: Doc = { apiVersion: "x/v1", kind: "X", metadata: {}, spec: { a: 1 } };
     expect(pruneUnknown(obj, undefined, { root: true })).toEqual(["spec"]);
     expect(obj).toEqual({ apiVersion: "x/v1", kind: "X", metadata: {} });
   });
 
   it("prunes fields of objects where the schema expects a scalar", () => {
-    const obj = { spec: { replicas: { a: 1 } } };
+    const obj: Doc = { spec: { replicas: { a: 1 } } };
     expect(pruneUnknown(obj, schema)).toEqual(["spec.replicas.a"]);
     expect(obj.spec.replicas).toEqual({});
   });
 
   it("returns an empty list when nothing is unknown", () => {
-    const obj = { spec: { replicas: 3 }, status: { ready: true } };
+    const obj: Doc = { spec: { replicas: 3 }, status: { ready: true } };
     expect(pruneUnknown(obj, schema)).toEqual([]);
   });
 });
@@ -111,25 +114,25 @@ describe("dropNulls", () => {
   };
 
   it("removes nulls of non-nullable fields (`selector: {matchLabels: }` in templates)", () => {
-    const obj: Record<string, unknown> = { selector: { matchLabels: null } };
+    const obj: Doc = { selector: { matchLabels: null } };
     dropNulls(obj, s);
     expect(obj).toEqual({ selector: {} });
   });
 
   it("keeps nulls of nullable fields and of fields with a default", () => {
-    const obj = { optional: null, withDefault: null };
+    const obj: Doc = { optional: null, withDefault: null };
     dropNulls(obj, s);
     expect(obj).toEqual({ optional: null, withDefault: null });
   });
 
   it("recurses into array items and additionalProperties, but keeps null items", () => {
-    const obj = { list: [{ a: null }, null], labels: { x: null, y: "v" } };
+    const obj: Doc = { list: [{ a: null }, null], labels: { x: null, y: "v" } };
     dropNulls(obj, s);
     expect(obj).toEqual({ list: [{}, null], labels: { y: "v" } });
   });
 
   it("leaves nulls of unknown fields alone", () => {
-    const obj = { unknown: null };
+    const obj: Doc = { unknown: null };
     dropNulls(obj, s);
     expect(obj).toEqual({ unknown: null });
   });

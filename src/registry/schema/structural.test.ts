@@ -202,12 +202,17 @@ describe("checkStructural: value validations", () => {
     expect(checkStructural(withSpec({ type: "object", oneOf: [{ required: ["a"] }], properties: { a: { type: "string" } } }))).toEqual([]);
   });
 
-  it("requires properties named in value validations to be specified", () => {
-    expect(checkStructural(withSpec({ type: "object", properties: { a: { type: "string" } }, oneOf: [{ required: ["b"], properties: { b: { minLength: 1 } } }] }))).toEqual([
+  it("requires properties named in the root's value validations to be specified", () => {
+    const schema: JSONSchemaProps = {
+      type: "object",
+      properties: { spec: { type: "object", properties: { a: { type: "string" } } } },
+      oneOf: [{ properties: { spec: { properties: { b: { minLength: 1 } } } } }],
+    };
+    expect(checkStructural(schema)).toEqual([
       {
         reason: "FieldValueRequired",
         field: `${R}.properties[spec].properties[b]`,
-        message: `Required value: because it is defined in ${R}.properties[spec].oneOf[0].properties[b]`,
+        message: `Required value: because it is defined in ${R}.oneOf[0].properties[spec].properties[b]`,
       },
     ]);
   });

@@ -14,8 +14,8 @@
  * - at the root, `metadata` may only restrict `name` and `generateName`; `kind`/`apiVersion`
  *   are strings; no defaults inside top-level metadata;
  * - inside `allOf`/`anyOf`/`oneOf`/`not`: no type, default, description, title, nullable,
- *   additionalProperties or x-kubernetes extensions, and every property named there exists in
- *   the structural part;
+ *   additionalProperties or x-kubernetes extensions; properties named in the root's value
+ *   validations exist in the structural part;
  * - `pattern`s compile (Go RE2);
  * - `default`s are pruned (no unknown fields) and valid against their schema (OpenAPI, then CEL).
  *
@@ -145,7 +145,8 @@ function check(s: JSONSchemaProps, path: string, level: Level, embedded: boolean
 
   // value validations (allOf/anyOf/oneOf/not)
   nestedValueValidations(s, path, ctx);
-  completeness(s, s, path, path, out);
+  // Like upstream, only the root's value validations are checked for completeness.
+  if (level === "root") completeness(s, s, path, path, out);
 
   // children
   for (const [k, prop] of Object.entries(s.properties ?? {})) {

@@ -20,7 +20,8 @@
  */
 
 import type { StatusCause } from "../../lib/api-errors.ts";
-import { deepEqualJSON, mapListLookup, validateRules } from "./cel.ts";
+import { validateRules } from "./cel.ts";
+import { deepEqualJSON, mapListLookup } from "./cel-values.ts";
 import { checkFormat, isSupportedFormat } from "./formats.ts";
 import { goFloat, goField, goQuote, jsonType } from "./go-format.ts";
 import { compileGoRegex } from "./go-regex.ts";
