@@ -47,6 +47,28 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
   const httpServer = http.createServer(listener);
   httpServer.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket>();
+  // Requests in progress per connection: at shutdown idle connections close at once and busy
+  // ones right after their response.
+  const busy = new Map<Socket, number>();
+  let closing = false;
+  httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const s = req.socket as Socket;
+    busy.set(s, (busy.get(s) ?? 0) + 1);
+    if (closing) res.setHeader("Connection", "close");
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      const left = (busy.get(s) ?? 1) - 1;
+      if (left > 0) busy.set(s, left);
+      else {
+        busy.delete(s);
+        if (closing) s.end();
+      }
+    };
+    res.on("finish", finished);
+    res.on("close", finished);
+  });
   const tlsServer = tls.createServer(
     {
       cert: o.certPem,
@@ -75,14 +97,10 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
         host: o.host,
         close: () =>
           new Promise<void>((done) => {
+            closing = true;
             tlsServer.close(() => done());
             httpServer.close();
-            // Idle keep-alive connections would hold close() open.
-            httpServer.closeIdleConnections?.();
-            for (const s of sockets) {
-              const active = (s as Socket & { _httpMessage?: unknown })._httpMessage;
-              if (!active) s.end();
-            }
+            for (const s of sockets) if (!busy.has(s)) s.end();
           }),
         destroyAll: () => {
           for (const s of sockets) s.destroy();

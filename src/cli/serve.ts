@@ -43,6 +43,8 @@ function notifySystemd(status: string): void {
 export async function serve(argv: string[]): Promise<void> {
   const config = resolveServeConfig(argv);
   log.setLevel(config.logLevel);
+  // State holds CA keys and credentials: nothing we create is readable by others.
+  process.umask(0o077);
   const daemon = await startDaemon(config);
   notifySystemd(`serving on ${daemon.url}`);
   let signals = 0;

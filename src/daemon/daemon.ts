@@ -105,7 +105,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const url = `https://127.0.0.1:${server.port}`;
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   writeSecretFile(kubeconfigPath, adminKubeconfig(pki, url));
-  log.info({ component: "daemon", listen: `${host}:${server.port}`, dataDir, kubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");
+  log.info({ component: "daemon", listen: `${host}:${server.port}`, dataDir, adminKubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");
 
   let stopping: Promise<void> | undefined;
   const settle = async () => {

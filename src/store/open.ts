@@ -33,7 +33,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run(`PRAGMA synchronous = ${opts.synchronous ?? "FULL"}`);
-  db.run(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  // Short: a busy database answers 429 + Retry-After rather than stalling the event loop.
+  db.run(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 1000}`);
   db.run("PRAGMA temp_store = MEMORY");
   db.run("PRAGMA cache_size = -16000");
   // Keep the WAL file from staying at its high-water mark after a burst of writes.

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export const REPO = join(import.meta.dir, "../..");
 export const BUN = process.execPath;
@@ -28,6 +28,8 @@ export interface TestDaemon {
   kubeconfig: string;
   process: ChildProcess;
   logs(): string;
+  /** Waits for the process to exit on its own; returns the exit code. */
+  exited(): Promise<number | null>;
   /** SIGTERM and wait for exit; returns the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Removes the data dir (after stop). */
@@ -45,7 +47,7 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   const args = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--config", configPath, ...(opts.extraArgs ?? [])];
   const cmd = opts.binary ?? BUN;
   const argv = opts.binary ? args : [join(REPO, "src/main.ts"), ...args];
-  const child = spawn(cmd, argv, { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -73,6 +75,7 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
     kubeconfig: join(dataDir, "admin.kubeconfig"),
     process: child,
     logs: () => out,
+    exited: () => exited,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
