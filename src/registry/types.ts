@@ -61,6 +61,8 @@ export interface KindHooks {
   selectableFields?: string[];
   /** Converts an object between the apiVersions this resource is served or stored in. */
   convert?(obj: KObject, toApiVersion: string): KObject;
+  /** Paths (`data`, `spec.finalizers`) Go's omitempty drops when empty. */
+  omitEmpty?: string[];
   /** Objects expire this long after their last write (Events: 1 h). */
   ttlMs?: number;
   /** Whether PUT may create a missing object (Events, Leases). */

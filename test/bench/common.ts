@@ -190,10 +190,9 @@ export async function startDaemon(opts: {
   bunArgs?: string[];
 }): Promise<DaemonProc & { readyMs: number }> {
   const port = await freePort();
-  const cfgDir = tempDir("capx-bench-cfg-");
-  const cfg = join(cfgDir, "config.yaml");
-  writeFileSync(cfg, opts.sync ? `storage:\n  synchronous: ${opts.sync}\n` : "");
   mkdirSync(join(opts.dataDir, ".."), { recursive: true });
+  const cfg = join(opts.dataDir, "..", `config-${port}.yaml`);
+  writeFileSync(cfg, opts.sync ? `storage:\n  synchronous: ${opts.sync}\n` : "");
   const pre = opts.preloadGc ? ["--preload", join(BENCH, "gc-on-signal.ts")] : [];
   const t0 = now();
   const c = spawnBun([...(opts.bunArgs ?? []), ...pre, join(REPO, "src/main.ts"), "serve", "--data-dir", opts.dataDir, "--listen", `127.0.0.1:${port}`, "--config", cfg]);

@@ -23,9 +23,9 @@ export class Api {
 
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const h: Record<string, string> = { ...headers };
-    let payload: BodyInit | undefined;
+    let payload: string | Uint8Array | undefined;
     if (body !== undefined) {
-      if (typeof body === "string" || body instanceof Uint8Array) payload = body as BodyInit;
+      if (typeof body === "string" || body instanceof Uint8Array) payload = body;
       else payload = JSON.stringify(body);
       if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["Content-Type"] = "application/json";
     }

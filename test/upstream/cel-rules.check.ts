@@ -59,8 +59,8 @@ const poolRef = (kind = "InClusterIPPool", apiGroup = "ipam.cluster.x-k8s.io") =
 
 /** capmox v1alpha2 machine specs require `network.networkDevices` (absent in v1alpha1). */
 const machine =
-  (fields: Record<string, unknown>): Val<unknown> =>
-  (node) =>
+  (fields: Record<string, unknown>) =>
+  (node: JSONSchemaProps): unknown =>
     node.required?.includes("network") ? { ...fields, network: { networkDevices: [{ name: "net0", bridge: "vmbr0" }] } } : fields;
 
 const hasRule = (node: JSONSchemaProps, rule: string) => (node["x-kubernetes-validations"] ?? []).some((r) => r.rule === rule);

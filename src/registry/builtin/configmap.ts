@@ -68,5 +68,6 @@ export const configMapDefinition: ResourceDefinition = {
       return causes;
     },
     allowUnconditionalUpdate: true,
+    omitEmpty: ["data", "binaryData"],
   },
 };

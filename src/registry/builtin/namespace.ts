@@ -67,5 +67,6 @@ export const namespaceDefinition: ResourceDefinition = {
     },
     selectableFields: ["status.phase"],
     allowUnconditionalUpdate: true,
+    omitEmpty: ["spec.finalizers"],
   },
 };

@@ -98,5 +98,6 @@ export const secretDefinition: ResourceDefinition = {
     },
     selectableFields: ["type"],
     allowUnconditionalUpdate: true,
+    omitEmpty: ["data"],
   },
 };

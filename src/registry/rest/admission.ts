@@ -84,6 +84,15 @@ export function checkShape(resource: Resource, version: string, obj: unknown): a
   }
   // Go drops nulls of metadata fields while decoding.
   for (const [k, v] of Object.entries(meta)) if (v === null) delete meta[k];
+  dropEmptyMeta(meta);
+}
+
+/** ObjectMeta round-trips through Go's omitempty: empty maps and lists are not kept. */
+export function dropEmptyMeta(meta: Record<string, unknown>): void {
+  for (const f of ["labels", "annotations", "finalizers", "ownerReferences"]) {
+    const v = meta[f];
+    if (Array.isArray(v) ? v.length === 0 : isPlainObject(v) && Object.keys(v).length === 0) delete meta[f];
+  }
 }
 
 /** The body's apiVersion and kind must name the resource the URL addresses. */

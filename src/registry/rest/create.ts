@@ -12,7 +12,7 @@ import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateWrite } 
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { checkNamespaceWritable, isTerminatingCRD, type RestDeps } from "./deps.ts";
-import { expiresAt, resetFieldsFor, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, omitEmpty, resetFieldsFor, tracksGeneration } from "./write-helpers.ts";
 
 const GENERATE_NAME_ATTEMPTS = 8;
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -57,6 +57,7 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
   if (version.subresources.status && resource.custom) delete obj.status;
   const stored = toStorage(resource, obj);
   resource.hooks?.prepareForCreate?.(stored);
+  omitEmpty(resource, stored);
   const asRequested = (o: KObject) => toVersion(resource, o, version.name);
   stored.metadata.managedFields = opts.managedFields ?? updateManagedFields({
     newObj: asRequested(stored),

@@ -9,12 +9,12 @@ import { KeyNotFoundError, RevisionConflictError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
 import type { Resource } from "../types.ts";
-import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateWrite } from "./admission.ts";
+import { checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateWrite } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
-import { expiresAt, isNoop, resetFieldsFor, specChanged, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, isNoop, omitEmpty, resetFieldsFor, specChanged, tracksGeneration } from "./write-helpers.ts";
 
 export type Subresource = "status" | "finalize";
 
@@ -101,6 +101,8 @@ export function applyUpdate(
 
   const stored = toStorage(resource, next);
   if (!opts.subresource) resource.hooks?.prepareForUpdate?.(stored, oldStored);
+  dropEmptyMeta(stored.metadata);
+  omitEmpty(resource, stored);
   if (tracksGeneration(resource)) {
     const oldGen = oldStored.metadata.generation ?? 1;
     stored.metadata.generation = !opts.subresource && specChanged(stored, oldStored) ? oldGen + 1 : oldGen;

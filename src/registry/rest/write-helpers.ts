@@ -49,3 +49,15 @@ export function isNoop(next: KObject, old: KObject): boolean {
   const { metadata: _m2, ...restB } = old;
   return deepEqual(restA, restB);
 }
+
+/** Built-in kinds serialise through Go types: fields tagged omitempty vanish when empty. */
+export function omitEmpty(resource: Resource, obj: KObject): void {
+  for (const path of resource.hooks?.omitEmpty ?? []) {
+    const parts = path.split(".");
+    let cur: Record<string, unknown> | undefined = obj;
+    for (let i = 0; i < parts.length - 1 && cur; i++) cur = cur[parts[i]!] as Record<string, unknown> | undefined;
+    const last = parts.at(-1)!;
+    const v = cur?.[last];
+    if (cur && (v === null || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && v !== null && Object.keys(v).length === 0))) delete cur[last];
+  }
+}
