@@ -21,7 +21,6 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
 import type { Database } from "bun:sqlite";
-import { openDatabase } from "../../src/store/open.ts";
 
 interface Options {
   mode: "node" | "bun";
@@ -42,6 +41,8 @@ let db: Database | undefined;
 let insert: ((key: [string, string, string], uid: string, rv: number, body: string) => void) | undefined;
 let rev = 0;
 if (o.db) {
+  // Imported only when needed, so the startup baseline does not load drizzle.
+  const { openDatabase } = await import("../../src/store/open.ts");
   db = openDatabase(o.db, { synchronous: o.sync ?? "FULL" });
   const ins = db.query("INSERT INTO objects (resource, namespace, name, uid, rv, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const log = db.query("INSERT INTO changes (rv, resource, namespace, name, type, body, prev_body, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");

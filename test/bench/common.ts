@@ -226,3 +226,35 @@ export async function ensureNamespace(url: string, tls: TlsFiles, name: string):
   const text = await r.text();
   if (r.status !== 201 && r.status !== 409) throw new Error(`create namespace ${name}: ${r.status} ${text}`);
 }
+
+/** CPU accounting, to tell how much of the machine other processes used during a phase. */
+export interface CpuSnap {
+  at: number;
+  /** Non-idle jiffies of the whole machine (steal excluded). */
+  busy: number;
+  steal: number;
+  /** utime+stime+cutime+cstime of this process: itself plus every child it has reaped. */
+  ours: number;
+}
+
+export function cpuSnap(): CpuSnap {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = cpu as number[];
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  // fields 14..17 (1-based) are utime, stime, cutime, cstime; f starts at field 3.
+  const ours = f[11]! + f[12]! + f[13]! + f[14]!;
+  return { at: now(), busy: user! + nice! + system! + irq! + softirq!, steal: steal ?? 0, ours };
+}
+
+/**
+ * Share of the machine's CPU capacity used by processes outside this benchmark between two
+ * snapshots (valid when every child started in between has exited), and the steal share.
+ */
+export function foreignLoad(a: CpuSnap, b: CpuSnap, cpus: number, hz = 100): { foreignPct: number; stealPct: number } {
+  const capacity = ((b.at - a.at) / 1000) * hz * cpus;
+  return {
+    foreignPct: round((Math.max(0, b.busy - a.busy - (b.ours - a.ours)) / capacity) * 100, 1),
+    stealPct: round(((b.steal - a.steal) / capacity) * 100, 1),
+  };
+}

@@ -17,6 +17,10 @@ interface Options {
   writes: number;
   intervalMs: number;
   warmupWrites?: number;
+  /** Name prefix, unique per run against the same server. */
+  prefix?: string;
+  /** Also print the raw samples (for aggregating rounds). */
+  raw?: boolean;
 }
 
 const o = JSON.parse(process.argv[2] ?? "{}") as Options;
@@ -103,10 +107,11 @@ async function drain(expected: number, timeoutMs: number): Promise<void> {
   while (received < expected && now() < deadline) await sleep(10);
 }
 
-await writeAll("warm", o.warmupWrites ?? 20);
+const prefix = o.prefix ?? "w";
+await writeAll(`warm-${prefix}`, o.warmupWrites ?? 20);
 await drain((o.warmupWrites ?? 20) * o.watchers, 5000);
 received = 0;
-const names = await writeAll("w", o.writes);
+const names = await writeAll(prefix, o.writes);
 await drain(o.writes * o.watchers, 10_000);
 
 const fromBefore: number[] = [];
@@ -136,6 +141,7 @@ console.log(
       fromBeforeWriteMs: r3(summarize(fromBefore)),
       fromResponseMs: r3(summarize(fromResp)),
       writeMs: r3(summarize(writeLat)),
+      ...(o.raw ? { samples: { fromBefore: fromBefore.map((x) => round(x, 3)), fromResp: fromResp.map((x) => round(x, 3)), write: writeLat.map((x) => round(x, 3)) } } : {}),
     },
   }),
 );

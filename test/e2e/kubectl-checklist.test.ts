@@ -11,7 +11,7 @@ import { Kubectl, kubectlOrSkip } from "../harness/kubectl.ts";
 import { TEST_CRDS, testCluster, testMachineDeployment } from "./fixtures.ts";
 
 const binary = kubectlOrSkip("kubectl checklist");
-const suite = binary ? describe : describe.skip;
+const suite = describe.skipIf(!binary);
 
 let d: TestDaemon;
 let k: Kubectl;
