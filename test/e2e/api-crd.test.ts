@@ -171,6 +171,26 @@ describe("custom resources", () => {
     expect((await api.get<Obj>(`${TMD}/ios`)).body.spec!.replicas).toBe(7);
   });
 
+  it("get generation +1 when a finalizer-blocked DELETE sets deletionTimestamp", async () => {
+    const created = await api.post<Obj>(TC, { ...tc("held", {}), metadata: { name: "held", finalizers: ["e2e.capx.dev/hold"] } });
+    expect(created.body.metadata.generation).toBe(1);
+    const del = await api.delete<Obj>(`${TC}/held`);
+    expect(del.status).toBe(200);
+    expect(del.body.metadata).toMatchObject({ generation: 2, deletionGracePeriodSeconds: 0 });
+    expect(typeof del.body.metadata.deletionTimestamp).toBe("string");
+    const addFin = await api.patch(`${TC}/held`, { metadata: { finalizers: ["e2e.capx.dev/hold", "e2e.capx.dev/more"] } }, "application/merge-patch+json");
+    expect(addFin.status).toBe(422);
+    expect(addFin.body.message).toContain("no new finalizers can be added if the object is being deleted");
+    expect((await api.patch(`${TC}/held`, { metadata: { finalizers: null } }, "application/merge-patch+json")).status).toBe(200);
+    expect((await api.get(`${TC}/held`)).status).toBe(404);
+  });
+
+  it("answer 405 for a method the path does not allow", async () => {
+    const r = await api.post(`${TC}/versions`, tc("x", {}));
+    expect(r.status).toBe(405);
+    expect(r.body.reason).toBe("MethodNotAllowed");
+  });
+
   it("are deleted with their CRD, which is then no longer served", async () => {
     const r = await api.delete<Obj>(`${CRDS}/testmachinedeployments.e2e.capx.dev`);
     expect(r.status).toBe(200);

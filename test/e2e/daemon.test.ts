@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
@@ -171,6 +171,21 @@ describe("SIGTERM", () => {
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(d.logs()).toContain('"msg":"stopped"');
+  });
+});
+
+describe("systemd", () => {
+  it("signals readiness with systemd-notify when NOTIFY_SOCKET is set", async () => {
+    const bin = tempDir("capx-fake-systemd-");
+    const record = join(bin, "notified");
+    writeFileSync(join(bin, "systemd-notify"), `#!/bin/sh\necho "$@" > ${record}\n`);
+    chmodSync(join(bin, "systemd-notify"), 0o755);
+    const d = await daemon({ env: { NOTIFY_SOCKET: "/run/fake.sock", PATH: `${bin}:${process.env.PATH}` } });
+    for (let i = 0; i < 50 && !existsSync(record); i++) await Bun.sleep(50);
+    const args = readFileSync(record, "utf8");
+    expect(args).toContain("--ready");
+    expect(args).toContain(`--status=serving on ${d.url}`);
+    expect(args).toContain(`--pid=${d.process.pid}`);
   });
 });
 
