@@ -18,7 +18,7 @@
  * @module
  */
 import { type Atom, type ListAtom, type MapAtom, rootAtom } from "./atoms.ts";
-import { goJson, goJsonString, goNumber, goQuote, isObject } from "./go-format.ts";
+import { goJson, goJsonString, goNumber, goQuote, isObject } from "../../lib/go-format.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
 
 // --- path elements ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@
  */
 import { ApiError, fieldError, invalid } from "../../lib/api-errors.ts";
 import { deepEqual } from "../../lib/kobject.ts";
-import { isObject, jsonKindName } from "./go-format.ts";
+import { isObject, jsonKindName } from "../../lib/go-format.ts";
 
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
 export const JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024;

@@ -26,7 +26,7 @@ import { type KObject, type ManagedFieldsEntry, deepEqual } from "../../lib/kobj
 import type { JSONSchemaProps } from "../schema/types.ts";
 import { type Atom, rootAtom } from "./atoms.ts";
 import { FieldSet, type PathElement, fieldPE, renderPath, toFieldSet } from "./fieldpath.ts";
-import { goJson, goJsonString, goQuote, isObject } from "./go-format.ts";
+import { goJson, goJsonString, goQuote, isObject } from "../../lib/go-format.ts";
 import {
   compareValues,
   ensureNamedFieldsAreMembers,

@@ -10,7 +10,7 @@
  * @module
  */
 import { ApiError } from "../../lib/api-errors.ts";
-import { isObject } from "./go-format.ts";
+import { isObject } from "../../lib/go-format.ts";
 
 export const INVALID_JSON_PATCH = "Invalid JSON Patch";
 

@@ -21,7 +21,7 @@
 import { ApiError } from "../../lib/api-errors.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
 import { OBJECT_META_SCHEMA } from "./atoms.ts";
-import { goTypeName, goV, isObject, jsonKindName } from "./go-format.ts";
+import { goTypeName, goV, isObject, jsonKindName } from "../../lib/go-format.ts";
 import { PATCH_REJECTED_MESSAGE } from "./json-patch.ts";
 
 const DIRECTIVE = "$patch";

@@ -18,7 +18,7 @@ import {
   pickKind,
   renderPE,
 } from "./fieldpath.ts";
-import { goTypeName, goV, isObject } from "./go-format.ts";
+import { goTypeName, goV, isObject } from "../../lib/go-format.ts";
 import { deepEqual } from "../../lib/kobject.ts";
 
 // --- helpers ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import type { StatusCause } from "../../lib/api-errors.ts";
 import { optionalNone, optionalOf } from "./cel-library.ts";
 import { type CT, compileExpr, parseExpr, type Program, prim, schemaType, usesIdent } from "./cel-compile.ts";
 import { deepEqualJSON, mapListLookup, type Memo, toCel } from "./cel-values.ts";
-import { goField, goQuote } from "./go-format.ts";
+import { goField, goQuote } from "../../lib/go-format.ts";
 import type { JSONSchemaProps, ValidationRule } from "./types.ts";
 
 function isObject(v: unknown): v is Record<string, unknown> {

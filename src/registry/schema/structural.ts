@@ -26,7 +26,7 @@
 import type { StatusCause } from "../../lib/api-errors.ts";
 import { validateRules } from "./cel.ts";
 import { cloneJSON } from "./defaults.ts";
-import { goField, goQuote, goSharpV } from "./go-format.ts";
+import { goField, goQuote, goSharpV } from "../../lib/go-format.ts";
 import { compileGoRegex } from "./go-regex.ts";
 import { pruneUnknown } from "./prune.ts";
 import type { JSONSchemaProps } from "./types.ts";

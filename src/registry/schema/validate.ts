@@ -23,7 +23,7 @@ import type { StatusCause } from "../../lib/api-errors.ts";
 import { validateRules } from "./cel.ts";
 import { deepEqualJSON, mapListLookup } from "./cel-values.ts";
 import { checkFormat, isSupportedFormat } from "./formats.ts";
-import { goFloat, goField, goQuote, jsonType } from "./go-format.ts";
+import { goFloat, goField, goQuote, jsonType } from "../../lib/go-format.ts";
 import { compileGoRegex } from "./go-regex.ts";
 import type { JSONSchemaProps } from "./types.ts";
 

@@ -1,11 +1,11 @@
 /**
- * Go-compatible rendering of JSON values, so field errors read exactly as kube-apiserver prints
- * them: `field.Error` formats a bad value with `%v` (numbers, booleans), `%q` (strings) or `%#v`
+ * Go-compatible rendering of JSON values, so messages read exactly as kube-apiserver prints
+ * them (field errors, patch and server-side-apply errors): `field.Error` formats a bad value with `%v` (numbers, booleans), `%q` (strings) or `%#v`
  * (maps and slices decoded from JSON), and numbers in kube-openapi messages use `%v`/`%d`.
  * @module
  */
 
-import type { StatusCause } from "../../lib/api-errors.ts";
+import type { StatusCause } from "./api-errors.ts";
 
 /** Go `%v` of a float64 (strconv 'g', shortest): exponent form when the decimal exponent is < -4 or >= 6. */
 export function goFloat(v: number): string {
@@ -164,3 +164,58 @@ export const goField = {
     return { reason: "FieldValueTooMany", field, message: actual >= 0 ? `Too many: ${actual}: ${detail}` : `Too many: ${detail}` };
   },
 };
+
+/** JSON string literal as Go's encoding/json (and jsoniter's std-compatible config) writes it. */
+export function goJsonString(s: string): string {
+  const j = JSON.stringify(s);
+  if (!/[<>&\u2028\u2029]/.test(j)) return j;
+  return j.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** JSON text of a decoded JSON value, Go style (HTML-escaped strings, map keys in given order). */
+export function goJson(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return goJsonString(v);
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Array.isArray(v)) return `[${v.map(goJson).join(",")}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${goJsonString(k)}:${goJson(o[k])}`)
+    .join(",")}}`;
+}
+
+/** Go's `%v` of a value decoded from JSON into interface{} (maps print with sorted keys). */
+export function goV(v: unknown): string {
+  if (v === null || v === undefined) return "<nil>";
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return goNumber(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Array.isArray(v)) return `[${v.map(goV).join(" ")}]`;
+  const o = v as Record<string, unknown>;
+  return `map[${Object.keys(o)
+    .sort()
+    .map((k) => `${k}:${goV(o[k])}`)
+    .join(" ")}]`;
+}
+
+/** The Go type name a JSON value decodes to (for `%T` and reflect-based messages). */
+export function goTypeName(v: unknown): string {
+  if (v === null || v === undefined) return "<nil>";
+  if (typeof v === "string") return "string";
+  if (typeof v === "number") return Number.isInteger(v) ? "int64" : "float64";
+  if (typeof v === "boolean") return "bool";
+  if (Array.isArray(v)) return "[]interface {}";
+  return "map[string]interface {}";
+}
+
+/** encoding/json's name for a JSON value kind in "cannot unmarshal X into Go value" errors. */
+export function jsonKindName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "object") return "object";
+  return typeof v; // string, number, boolean
+}
+
+export { isPlainObject as isObject } from "./kobject.ts";
