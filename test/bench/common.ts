@@ -110,6 +110,9 @@ export async function waitReady(url: string, t0: number, timeoutMs = 30_000, eve
   }
 }
 
+/** Children not yet reaped: their CPU time is not yet in our cutime/cstime. */
+const liveChildren = new Set<number>();
+
 export interface Child {
   pid: number;
   output(): string;
@@ -122,6 +125,8 @@ export interface Child {
 /** Spawns `bun ARGS` with pipes; collects output. */
 export function spawnBun(args: string[], env: Record<string, string> = {}): Child {
   const child = nodeSpawn(BUN, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  liveChildren.add(child.pid!);
+  child.on("exit", () => liveChildren.delete(child.pid!));
   let out = "";
   const waiters: (() => void)[] = [];
   const onData = (d: Buffer) => {
@@ -240,16 +245,26 @@ export interface CpuSnap {
 export function cpuSnap(): CpuSnap {
   const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = cpu as number[];
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
-  // fields 14..17 (1-based) are utime, stime, cutime, cstime; f starts at field 3.
-  const ours = f[11]! + f[12]! + f[13]! + f[14]!;
+  let ours = procTimes("self");
+  for (const pid of liveChildren) ours += procTimes(String(pid));
   return { at: now(), busy: user! + nice! + system! + irq! + softirq!, steal: steal ?? 0, ours };
+}
+
+/** utime+stime+cutime+cstime of a process in jiffies; 0 when it is gone. */
+function procTimes(pid: string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    // fields 14..17 (1-based) are utime, stime, cutime, cstime; f starts at field 3.
+    return f[11]! + f[12]! + f[13]! + f[14]!;
+  } catch {
+    return 0;
+  }
 }
 
 /**
  * Share of the machine's CPU capacity used by processes outside this benchmark between two
- * snapshots (valid when every child started in between has exited), and the steal share.
+ * snapshots, and the steal share.
  */
 export function foreignLoad(a: CpuSnap, b: CpuSnap, cpus: number, hz = 100): { foreignPct: number; stealPct: number } {
   const capacity = ((b.at - a.at) / 1000) * hz * cpus;

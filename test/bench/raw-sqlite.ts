@@ -81,6 +81,7 @@ if (o.mode === "insert") {
         selectMs: round(median(selectOnly), 2),
         selectParseMs: round(median(selectParse), 2),
         selectParseStringifyMs: round(median(withStringify), 2),
+        runs: { select: selectOnly, selectParse, selectParseStringify: withStringify },
       },
     }),
   );

@@ -4,7 +4,7 @@ import { ALL_VERBS } from "../types.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { configMapKey } from "../validation/names.ts";
-import { bool, nameColumn, resourceSchema, stringMap } from "./schema-helpers.ts";
+import { bool, ageColumn, nameColumn, resourceSchema, stringMap } from "./schema-helpers.ts";
 
 const MAX_TOTAL_BYTES = 1024 * 1024;
 
@@ -53,7 +53,7 @@ export const configMapDefinition: ResourceDefinition = {
       printerColumns: [
         nameColumn,
         { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length },
-        { name: "Age", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", jsonPath: ".metadata.creationTimestamp" },
+        ageColumn,
       ],
     },
   ],

@@ -164,8 +164,7 @@ const columns = [
   { ...nameColumn, priority: 1 },
 ];
 
-export const eventDefinition: ResourceDefinition = {
-  group: "",
+const eventNames = {
   plural: "events",
   singular: "event",
   kind: "Event",
@@ -175,24 +174,18 @@ export const eventDefinition: ResourceDefinition = {
   categories: [],
   verbs: ALL_VERBS,
   custom: false,
-  versions: [{ name: "v1", served: true, storage: true, schema: coreSchema, subresources: {}, printerColumns: columns }],
   hooks,
+};
+
+export const eventDefinition: ResourceDefinition = {
+  ...eventNames,
+  group: "",
+  versions: [{ name: "v1", served: true, storage: true, schema: coreSchema, subresources: {}, printerColumns: columns }],
 };
 
 export const eventsV1Definition: ResourceDefinition = {
+  ...eventNames,
   group: "events.k8s.io",
-  plural: "events",
-  singular: "event",
-  kind: "Event",
-  listKind: "EventList",
-  namespaced: true,
-  shortNames: ["ev"],
-  categories: [],
-  verbs: ALL_VERBS,
-  custom: false,
   storage: { resource: "events", apiVersion: "v1" },
   versions: [{ name: "v1", served: true, storage: true, schema: eventsV1Schema, subresources: {}, printerColumns: columns }],
-  hooks,
 };
-
-

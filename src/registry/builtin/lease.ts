@@ -3,7 +3,7 @@ import type { ResourceDefinition } from "../types.ts";
 import { ALL_VERBS } from "../types.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
-import { int, nameColumn, obj, resourceSchema, str } from "./schema-helpers.ts";
+import { int, ageColumn, nameColumn, obj, resourceSchema, str } from "./schema-helpers.ts";
 
 const microTime = (d: string) => ({ type: "string" as const, format: "date-time", description: d });
 
@@ -52,7 +52,7 @@ export const leaseDefinition: ResourceDefinition = {
       printerColumns: [
         nameColumn,
         { name: "Holder", type: "string", description: "The holder of the lease", jsonPath: ".spec.holderIdentity" },
-        { name: "Age", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", jsonPath: ".metadata.creationTimestamp" },
+        ageColumn,
       ],
     },
   ],

@@ -2,7 +2,7 @@
 import type { ResourceDefinition } from "../types.ts";
 import { ALL_VERBS } from "../types.ts";
 import { fieldError } from "../../lib/api-errors.ts";
-import { nameColumn, obj, resourceSchema, str, stringList, listOf, time } from "./schema-helpers.ts";
+import { ageColumn, nameColumn, obj, resourceSchema, str, stringList, listOf, time } from "./schema-helpers.ts";
 
 export const NAMESPACE_FINALIZER = "kubernetes";
 
@@ -39,7 +39,7 @@ export const namespaceDefinition: ResourceDefinition = {
       printerColumns: [
         nameColumn,
         { name: "Status", type: "string", description: "The status of the namespace", jsonPath: ".status.phase" },
-        { name: "Age", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", jsonPath: ".metadata.creationTimestamp" },
+        ageColumn,
       ],
     },
   ],

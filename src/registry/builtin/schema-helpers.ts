@@ -96,3 +96,10 @@ export function resourceSchema(description: string, properties: Record<string, J
 }
 
 export const nameColumn = { name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0 } as const;
+
+export const ageColumn = {
+  name: "Age",
+  type: "date",
+  description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  jsonPath: ".metadata.creationTimestamp",
+} as const;

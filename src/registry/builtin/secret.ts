@@ -4,7 +4,7 @@ import { ALL_VERBS } from "../types.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { configMapKey } from "../validation/names.ts";
-import { bool, nameColumn, resourceSchema, str, stringMap } from "./schema-helpers.ts";
+import { bool, ageColumn, nameColumn, resourceSchema, str, stringMap } from "./schema-helpers.ts";
 
 const MAX_TOTAL_BYTES = 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -84,7 +84,7 @@ export const secretDefinition: ResourceDefinition = {
         nameColumn,
         { name: "Type", type: "string", description: "The type of the secret", jsonPath: ".type" },
         { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length },
-        { name: "Age", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", jsonPath: ".metadata.creationTimestamp" },
+        ageColumn,
       ],
     },
   ],

@@ -3,6 +3,7 @@
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
+import { ageColumn } from "../builtin/schema-helpers.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
 import { ALL_VERBS, type PrinterColumn, type ResourceDefinition, type ResourceVersion } from "../types.ts";
 
@@ -52,12 +53,6 @@ export interface CRDObject extends KObject {
   status?: { conditions?: CRDCondition[]; acceptedNames?: CRDNames; storedVersions?: string[] };
 }
 
-const AGE_COLUMN: PrinterColumn = {
-  name: "Age",
-  type: "date",
-  description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
-  jsonPath: ".metadata.creationTimestamp",
-};
 
 export function crdToResource(crd: CRDObject): ResourceDefinition {
   const { spec } = crd;
@@ -80,7 +75,7 @@ export function crdToResource(crd: CRDObject): ResourceDefinition {
       schema: v.schema?.openAPIV3Schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true },
       printerColumns: [
         { name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0 },
-        ...(cols.length ? cols : [AGE_COLUMN]),
+        ...(cols.length ? cols : [ageColumn]),
       ],
       selectableFields: v.selectableFields?.map((f) => f.jsonPath),
       subresources: { status: v.subresources?.status !== undefined, scale: v.subresources?.scale },

@@ -165,3 +165,13 @@ export function validateWrite(
   if (resource.hooks?.validate) causes.push(...resource.hooks.validate(stored, oldStored));
   if (causes.length) throw invalid(resource.kind, resource.group, stored.metadata.name ?? stored.metadata.generateName ?? "", causes);
 }
+
+/** A body sent to an object's URL must not name another object (name/namespace are optional in it). */
+export function checkIdentityMatchesUrl(resource: Resource, obj: KObject, namespace: string, name: string): void {
+  if (obj.metadata.name && obj.metadata.name !== name) {
+    throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+  }
+  if (resource.namespaced && obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+}

@@ -7,7 +7,7 @@ import { badRequest, methodNotAllowed, notFound, unsupportedMediaType } from "..
 import { isPlainObject, nowRfc3339, type KObject } from "../../lib/kobject.ts";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
-import { checkShape, checkTypeMeta, pruneFields } from "./admission.ts";
+import { checkIdentityMatchesUrl, checkShape, checkTypeMeta, pruneFields } from "./admission.ts";
 import { toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
@@ -92,12 +92,7 @@ function apply(
   }
   checkShape(resource, version.name, applied);
   checkTypeMeta(resource, version.name, applied);
-  if (applied.metadata.name && applied.metadata.name !== name) {
-    throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
-  }
-  if (resource.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace) {
-    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-  }
+  checkIdentityMatchesUrl(resource, applied, namespace, name);
   if (applied.metadata.managedFields !== undefined) throw badRequest("metadata.managedFields must be nil");
   applied.metadata.name = name;
   if (resource.namespaced) applied.metadata.namespace = namespace;

@@ -9,7 +9,7 @@ import { KeyNotFoundError, RevisionConflictError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
 import type { Resource } from "../types.ts";
-import { checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateWrite } from "./admission.ts";
+import { checkIdentityMatchesUrl, checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateWrite } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
@@ -167,12 +167,7 @@ export function update(
   if (!resource.verbs.includes("update")) throw methodNotAllowed();
   checkShape(resource, version.name, body);
   checkTypeMeta(resource, version.name, body);
-  if (body.metadata.name && body.metadata.name !== name) {
-    throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
-  }
-  if (resource.namespaced && body.metadata.namespace && body.metadata.namespace !== namespace) {
-    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-  }
+  checkIdentityMatchesUrl(resource, body, namespace, name);
   const old = getStored(d, resource, namespace, name);
   if (!old) {
     if (!subresource && resource.hooks?.allowCreateOnUpdate) {
