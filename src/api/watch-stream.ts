@@ -39,6 +39,17 @@ export class WatchHub {
 
 const encoder = new TextEncoder();
 
+/** One serialisation per object, shared by every watcher that sends the same object. */
+const encodedObjects = new WeakMap<object, string>();
+function objectJson(o: object): string {
+  let s = encodedObjects.get(o);
+  if (s === undefined) {
+    s = JSON.stringify(o);
+    encodedObjects.set(o, s);
+  }
+  return s;
+}
+
 export function serveWatch(
   d: ResourceHandlerDeps,
   req: Request,
@@ -83,7 +94,8 @@ export function serveWatch(
       });
       sentColumns = true;
     }
-    return encoder.encode(`${JSON.stringify({ type: e.type, object })}\n`);
+    const body = object === e.object ? objectJson(object as object) : JSON.stringify(object);
+    return encoder.encode(`{"type":${JSON.stringify(e.type)},"object":${body}}\n`);
   };
 
   const send = (e: WatchEvent) => {

@@ -8,7 +8,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { hostname, networkInterfaces } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { certInfo, createCA, issueCertificate, type KeyPairPem } from "../providers/pki/certs.ts";
+import { canonicalIp, certInfo } from "../providers/pki/cert-info.ts";
+import type { KeyPairPem } from "../providers/pki/certs.ts";
 import { buildKubeconfig } from "../providers/pki/kubeconfig.ts";
 
 export const ADMIN_USER = "capx-admin";
@@ -47,17 +48,19 @@ export function wantedSANs(extra: string[]): { dns: string[]; ips: string[] } {
     for (const a of addrs ?? []) if (!a.address.startsWith("fe80")) ips.add(a.address);
   }
   for (const s of extra) (isIP(s) ? ips : dns).add(s);
-  return { dns: [...dns].sort(), ips: [...ips].sort() };
+  return { dns: [...dns].sort(), ips: [...ips].map(canonicalIp).sort() };
 }
 
 const MONTH = 30 * 24 * 3600 * 1000;
 
 export async function ensurePki(dataDir: string, extraSANs: string[]): Promise<AppliancePki> {
+  // The generator (and its ASN.1 stack) loads only when something must be issued.
+  const gen = () => import("../providers/pki/certs.ts");
   const dir = join(dataDir, "pki");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = read(dir, "ca");
   if (!ca) {
-    ca = await createCA("capx-appliance-ca");
+    ca = await (await gen()).createCA("capx-appliance-ca");
     write(dir, "ca", ca);
   }
   const want = wantedSANs(extraSANs);
@@ -69,12 +72,12 @@ export async function ensurePki(dataDir: string, extraSANs: string[]): Promise<A
     want.ips.every((i) => info.ipAddresses.includes(i)) &&
     info.notAfter.getTime() - Date.now() > MONTH;
   if (!serving || !covers) {
-    serving = await issueCertificate(ca, { commonName: "capx-appliance", dnsNames: want.dns, ipAddresses: want.ips, usage: "server", days: 825 });
+    serving = await (await gen()).issueCertificate(ca, { commonName: "capx-appliance", dnsNames: want.dns, ipAddresses: want.ips, usage: "server", days: 825 });
     write(dir, "serving", serving);
   }
   let admin = read(dir, "admin");
   if (!admin || certInfo(admin.certPem).notAfter.getTime() - Date.now() < MONTH) {
-    admin = await issueCertificate(ca, { commonName: ADMIN_USER, organizations: [ADMIN_GROUP], usage: "client", days: 3650 });
+    admin = await (await gen()).issueCertificate(ca, { commonName: ADMIN_USER, organizations: [ADMIN_GROUP], usage: "client", days: 3650 });
     write(dir, "admin", admin);
   }
   return { ca, serving, admin };

@@ -107,25 +107,3 @@ export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Prom
   });
   return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
 }
-
-export interface CertInfo {
-  commonName: string;
-  organizations: string[];
-  notAfter: Date;
-  dnsNames: string[];
-  ipAddresses: string[];
-}
-
-export function certInfo(certPem: string): CertInfo {
-  const cert = new x509.X509Certificate(certPem);
-  const name = cert.subjectName;
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const names = san?.names.toJSON() ?? [];
-  return {
-    commonName: name.getField("CN")[0] ?? "",
-    organizations: name.getField("O"),
-    notAfter: cert.notAfter,
-    dnsNames: names.filter((n) => n.type === "dns").map((n) => n.value),
-    ipAddresses: names.filter((n) => n.type === "ip").map((n) => n.value),
-  };
-}
