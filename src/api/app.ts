@@ -68,15 +68,16 @@ export function buildApp(o: AppOptions): Hono<Env> {
 
   app.use("*", async function metricsAndErrors(c, next) {
     const started = performance.now();
-    const meta: RequestMeta & { labels?: Record<string, string> } = { verb: c.req.method };
+    const meta: RequestMeta = { verb: c.req.method };
     c.set("meta" as never, meta as never);
-    o.metrics.inflight.inc({ request_kind: c.req.method === "GET" ? "readOnly" : "mutating" });
+    const kind = c.req.method === "GET" ? "readOnly" : "mutating";
+    o.metrics.inflight(kind, 1);
     try {
       await next();
     } catch (e) {
-      c.res = errorResponse(e, () => o.metrics.busy.inc());
+      c.res = errorResponse(e, () => o.metrics.busy());
     } finally {
-      o.metrics.inflight.dec({ request_kind: c.req.method === "GET" ? "readOnly" : "mutating" });
+      o.metrics.inflight(kind, -1);
     }
     const r = meta.resolved;
     const labels = {
@@ -88,11 +89,10 @@ export function buildApp(o: AppOptions): Hono<Env> {
       scope: r ? (r.resource.namespaced ? "namespace" : "cluster") : "",
       component: "apiserver",
     };
-    if (meta.verb !== "WATCH") o.metrics.duration.observe(labels, (performance.now() - started) / 1000);
-    o.metrics.requests.inc({ ...labels, code: String(c.res.status) });
+    o.metrics.request(labels, c.res.status, meta.verb === "WATCH" ? undefined : (performance.now() - started) / 1000);
   });
 
-  app.onError((e) => errorResponse(e, () => o.metrics.busy.inc()));
+  app.onError((e) => errorResponse(e, () => o.metrics.busy()));
 
   app.use("*", async function authenticate(c, next) {
     const user = o.authenticator.authenticate(c.req.raw, peerOf(c));
@@ -116,8 +116,8 @@ export function buildApp(o: AppOptions): Hono<Env> {
   }
   app.get("/version", () => jsonResponse(versionInfo(o.version)));
   app.get("/metrics", async () => {
-    o.metrics.storageRevision.set(o.rest.store.revision);
-    return new Response(await o.metrics.registry.metrics(), { headers: { "Content-Type": o.metrics.registry.contentType } });
+    const m = await o.metrics.render(o.rest.store.revision);
+    return new Response(m.body, { headers: { "Content-Type": m.contentType } });
   });
 
   app.get("/openapi/v3", () => jsonResponse(o.openapi.index()));
@@ -177,7 +177,7 @@ export function buildApp(o: AppOptions): Hono<Env> {
           namespace: p.namespace,
           name: p.name,
         });
-        return handleResource({ rest: o.rest, watches: o.watches, onWatchEvents: (group, version, kind, n) => o.metrics.watchEvents.inc({ group, version, kind }, n) }, c.req.raw, url, p, user, meta);
+        return handleResource({ rest: o.rest, watches: o.watches, onWatchEvents: (group, version, kind, n) => o.metrics.watchEvents(group, version, kind, n) }, c.req.raw, url, p, user, meta);
       }
       default:
         throw pathNotFound();

@@ -3,8 +3,8 @@
  * built-in kinds kubectl sends that way; bounded at 3 MiB like kube-apiserver.
  * @module
  */
-import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { badRequest, requestEntityTooLarge, unsupportedMediaType } from "../lib/api-errors.ts";
+import { assertJsonValue } from "./json-value.ts";
 import { decodeProtobufObject, hasProtobufMagic, isProtobufContentType } from "./protobuf.ts";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -98,18 +98,29 @@ export interface DecodedBody {
   duplicateField?: string;
 }
 
-/** Decodes a body by its Content-Type. Missing Content-Type is treated as JSON (kubectl scale PUT). */
-export function decodeBody(bytes: Uint8Array, contentType: string | null, allowed: BodyFormat[] = ["json", "yaml", "protobuf"]): DecodedBody {
+const OBJECT_TYPES = "application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/**
+ * Decodes a body by its Content-Type. Missing Content-Type is treated as JSON (kubectl scale
+ * PUT). `patch` bodies also accept the patch media types; object bodies do not.
+ */
+export function decodeBody(bytes: Uint8Array, contentType: string | null, opts: { patch?: boolean } = {}): DecodedBody {
+  const decoded = decodeRaw(bytes, contentType, opts.patch ?? false);
+  assertJsonValue(decoded.value);
+  return decoded;
+}
+
+function decodeRaw(bytes: Uint8Array, contentType: string | null, patch: boolean): DecodedBody {
   const mt = mediaType(contentType);
   if (isProtobufContentType(mt) || (mt === "" && hasProtobufMagic(bytes))) {
-    if (!allowed.includes("protobuf")) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    if (patch) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${OBJECT_TYPES}`);
     return { value: decodeProtobufObject(bytes), format: "protobuf" };
   }
   const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
-  const isYaml = mt === "application/yaml" || mt === "application/apply-patch+yaml" || mt === "text/yaml" || mt === "application/x-yaml";
-  const isJson = mt === "" || mt === "application/json" || mt.endsWith("+json");
+  const isYaml = mt === "application/yaml" || (patch && mt === "application/apply-patch+yaml");
+  const isJson = mt === "" || mt === "application/json" || (patch && mt.endsWith("+json"));
   if (!isYaml && !isJson) {
-    throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${OBJECT_TYPES}`);
   }
   if (text.trim() === "") throw badRequest("Object 'Kind' is missing in ''");
   if (isJson) {
@@ -121,9 +132,11 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null, allowe
     }
   }
   try {
+    // Loaded on the first YAML body: most clients send JSON, and startup stays lean.
+    const { parse: parseYaml, parseAllDocuments } = require("yaml") as typeof import("yaml");
     const docs = parseAllDocuments(text);
     if (Array.isArray(docs) && docs.length > 1) throw badRequest("yaml: the body must contain exactly one document");
-    const value = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 }) as unknown;
+    const value = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, schema: "core", logLevel: "silent" }) as unknown;
     return { value, format: "yaml" };
   } catch (e) {
     if ((e as { code?: number }).code === 400) throw e;

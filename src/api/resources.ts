@@ -57,9 +57,9 @@ function objectResponse(obj: unknown, status: number, ctx: RequestContext, neg: 
   return new Response(pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body), { status, headers });
 }
 
-async function readDecoded(req: Request, ctx: RequestContext): Promise<unknown> {
+async function readDecoded(req: Request, ctx: RequestContext, patch = false): Promise<unknown> {
   const bytes = await readBody(req);
-  const decoded = decodeBody(bytes, req.headers.get("content-type"));
+  const decoded = decodeBody(bytes, req.headers.get("content-type"), { patch });
   if (decoded.duplicateField) {
     if (ctx.fieldValidation === "Strict") throw badRequest(`strict decoding error: duplicate field "${decoded.duplicateField}"`);
     if (ctx.fieldValidation === "Warn") ctx.warnings.push(`duplicate field "${decoded.duplicateField}"`);
@@ -148,7 +148,7 @@ export async function handleResource(d: ResourceHandlerDeps, req: Request, url: 
     if (method === "PUT") return objectResponse(updateScale(d.rest, r, ns, name, await readDecoded(req, ctx), ctx), 200, ctx, { shape: "object" }, q.pretty);
     if (method === "PATCH") {
       const type = patchType(req);
-      return objectResponse(patchScale(d.rest, r, ns, name, type, await readDecoded(req, ctx), ctx), 200, ctx, { shape: "object" }, q.pretty);
+      return objectResponse(patchScale(d.rest, r, ns, name, type, await readDecoded(req, ctx, true), ctx), 200, ctx, { shape: "object" }, q.pretty);
     }
     throw methodNotAllowed();
   }
@@ -171,7 +171,7 @@ export async function handleResource(d: ResourceHandlerDeps, req: Request, url: 
       if (sub === "finalize") throw methodNotAllowed();
       const type = patchType(req);
       if (type !== "apply" && q.force) throw badRequest("force: Invalid value: true: may not be specified for non-apply patch");
-      const body = await readDecoded(req, ctx);
+      const body = await readDecoded(req, ctx, true);
       const { object, created } = patch(d.rest, r, ns, name, type, body, ctx, { force: q.force, subresource: sub as Subresource | undefined });
       return objectResponse(object, created ? 201 : 200, ctx, neg, q.pretty);
     }

@@ -41,6 +41,9 @@ function notifySystemd(status: string): void {
 }
 
 export async function serve(argv: string[]): Promise<void> {
+  // Defence in depth against prototype pollution from request data: nothing may add to
+  // Object.prototype once the daemon runs (every module is loaded by now).
+  Object.freeze(Object.prototype);
   const config = resolveServeConfig(argv);
   log.setLevel(config.logLevel);
   // State holds CA keys and credentials: nothing we create is readable by others.

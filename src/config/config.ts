@@ -5,7 +5,6 @@
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
-import { parse } from "yaml";
 import type { TokenUser } from "../api/auth.ts";
 import type { SyncLevel } from "../store/open.ts";
 
@@ -132,7 +131,10 @@ export function loadConfigFile(path: string, explicit: boolean): Config {
   }
   let doc: unknown;
   try {
-    doc = parse(readFileSync(path, "utf8"));
+    const text = readFileSync(path, "utf8");
+    if (text.trim() === "") return defaultConfig();
+    const { parse } = require("yaml") as typeof import("yaml");
+    doc = parse(text);
   } catch (e) {
     throw new ConfigError(`config: ${path}: ${(e as Error).message.split("\n")[0]}`);
   }

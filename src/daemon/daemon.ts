@@ -103,6 +103,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   });
   server = await startServer({ host, port, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, fetch: app.fetch });
   const url = `https://127.0.0.1:${server.port}`;
+  setTimeout(() => metrics.load(), 50).unref?.();
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   writeSecretFile(kubeconfigPath, adminKubeconfig(pki, url));
   log.info({ component: "daemon", listen: `${host}:${server.port}`, dataDir, adminKubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");

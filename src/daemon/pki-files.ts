@@ -55,7 +55,12 @@ const MONTH = 30 * 24 * 3600 * 1000;
 
 export async function ensurePki(dataDir: string, extraSANs: string[]): Promise<AppliancePki> {
   // The generator (and its ASN.1 stack) loads only when something must be issued.
-  const gen = () => import("../providers/pki/certs.ts");
+  // reflect-metadata must be evaluated before @peculiar/x509; the bundler does not keep the
+  // order of a lazily imported module's own imports, so load it explicitly first.
+  const gen = async () => {
+    await import("reflect-metadata");
+    return import("../providers/pki/certs.ts");
+  };
   const dir = join(dataDir, "pki");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = read(dir, "ca");

@@ -9,7 +9,6 @@
  * @module
  */
 import { Database } from "bun:sqlite";
-import { drizzle } from "drizzle-orm/bun-sqlite";
 import { mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedMigrations, type EmbeddedMigration } from "./migrations.ts";
@@ -73,6 +72,8 @@ function migrate(db: Database, path: string, migrations: EmbeddedMigration[], ba
     const target = join(backupDir, `pre-${pending[0]!.tag}-${stamp}.db`);
     if (!existsSync(target)) db.run(`VACUUM INTO '${target.replace(/'/g, "''")}'`);
   }
+  // drizzle is only needed to apply migrations: load it when there is something to apply.
+  const { drizzle } = require("drizzle-orm/bun-sqlite") as typeof import("drizzle-orm/bun-sqlite");
   const orm = drizzle(db) as unknown as {
     dialect: { migrate(m: unknown[], session: unknown, config: { migrationsTable: string }): void };
     session: unknown;

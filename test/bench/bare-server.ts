@@ -5,6 +5,9 @@
  * - mode `node`: node:tls (client certificate requested, verified against the CA, identity
  *   recorded per socket) handing sockets to node:http — the daemon's transport, minus Hono.
  * - mode `bun`: Bun.serve with TLS (client certificate requested as well).
+ * - mode `hono` (a layer probe, not a baseline): mode `node` with the requests going through
+ *   @hono/node-server's getRequestListener and a Hono app — the daemon's exact transport stack
+ *   with the same minimal handler.
  *
  * Routes: GET /readyz; POST /api/v1/namespaces/NS/configmaps (JSON.parse, stamp uid/
  * creationTimestamp/resourceVersion, JSON.stringify, one IMMEDIATE transaction with an
@@ -23,7 +26,7 @@ import tls from "node:tls";
 import type { Database } from "bun:sqlite";
 
 interface Options {
-  mode: "node" | "bun";
+  mode: "node" | "bun" | "hono";
   pkiDir: string;
   /** SQLite file; without it POST only parses and answers (for startup/RSS baselines no request is made). */
   db?: string;
@@ -94,8 +97,40 @@ function create(namespace: string, text: string): [number, string] {
 
 let connections = 0;
 
-if (o.mode === "node") {
-  const server = http.createServer((req, res) => {
+/** node:http request handler of modes `node` and `hono`. */
+let handler: http.RequestListener;
+
+if (o.mode === "hono") {
+  const { Hono } = await import("hono");
+  const { getRequestListener } = await import("@hono/node-server");
+  const app = new Hono<{ Bindings: { incoming?: { socket?: { peerUser?: string } } } }>();
+  const json = { "content-type": "application/json" };
+  app.get("/readyz", () => new Response("ok", { headers: { "content-type": "text/plain; charset=utf-8" } }));
+  app.use("*", async (c, next) => {
+    if (!c.env?.incoming?.socket?.peerUser) return new Response('{"kind":"Status","code":401}', { status: 401, headers: json });
+    await next();
+  });
+  app.post("/api/v1/namespaces/:ns/configmaps", async (c) => {
+    const [status, body] = create(c.req.param("ns"), await c.req.text());
+    return new Response(body, { status, headers: json });
+  });
+  app.get("/api/v1/namespaces/:ns/configmaps", (c) => {
+    let w: ((line: Uint8Array) => void) | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(encoder.encode("\n"));
+        w = (line) => ctl.enqueue(line);
+        watchers.add(w);
+      },
+      cancel() {
+        if (w) watchers.delete(w);
+      },
+    });
+    return new Response(stream, { headers: { ...json, "cache-control": "no-cache, private" } });
+  });
+  handler = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0]) as unknown as http.RequestListener;
+} else {
+  handler = (req, res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
@@ -135,7 +170,11 @@ if (o.mode === "node") {
     }
     res.writeHead(404, { "content-type": "application/json" });
     res.end('{"kind":"Status","code":404}');
-  });
+  };
+}
+
+if (o.mode === "node" || o.mode === "hono") {
+  const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
   const tlsServer = tls.createServer(
     { cert: certPem, key: keyPem, ca: caPem, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"], minVersion: "TLSv1.2" },

@@ -113,6 +113,17 @@ export async function waitReady(url: string, t0: number, timeoutMs = 30_000, eve
 /** Children not yet reaped: their CPU time is not yet in our cutime/cstime. */
 const liveChildren = new Set<number>();
 
+/** Kills every child still running (on exit, so a failed run leaves no servers behind). */
+export function killChildren(): void {
+  for (const pid of liveChildren) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export interface Child {
   pid: number;
   output(): string;
@@ -124,7 +135,12 @@ export interface Child {
 
 /** Spawns `bun ARGS` with pipes; collects output. */
 export function spawnBun(args: string[], env: Record<string, string> = {}): Child {
-  const child = nodeSpawn(BUN, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnProcess(BUN, args, env);
+}
+
+/** Spawns `CMD ARGS` with pipes; collects output. */
+export function spawnProcess(cmd: string, args: string[], env: Record<string, string> = {}): Child {
+  const child = nodeSpawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   liveChildren.add(child.pid!);
   child.on("exit", () => liveChildren.delete(child.pid!));
   let out = "";
@@ -158,8 +174,8 @@ export function spawnBun(args: string[], env: Record<string, string> = {}): Chil
               // not ours
             }
           }
-          if (done) return reject(new Error(`bun ${args.join(" ")} exited without a ${key} line:\n${out.slice(-4000)}`));
-          if (Date.now() > deadline) return reject(new Error(`bun ${args.join(" ")}: no ${key} line in time:\n${out.slice(-4000)}`));
+          if (done) return reject(new Error(`${cmd} ${args.join(" ")} exited without a ${key} line:\n${out.slice(-4000)}`));
+          if (Date.now() > deadline) return reject(new Error(`${cmd} ${args.join(" ")}: no ${key} line in time:\n${out.slice(-4000)}`));
           waiters.push(check);
           setTimeout(() => waiters.includes(check) && check(), 1000);
         };
@@ -193,6 +209,8 @@ export async function startDaemon(opts: {
   sync?: SyncLevel;
   preloadGc?: boolean;
   bunArgs?: string[];
+  /** Run this compiled executable instead of `bun src/main.ts`. */
+  binary?: string;
 }): Promise<DaemonProc & { readyMs: number }> {
   const port = await freePort();
   mkdirSync(join(opts.dataDir, ".."), { recursive: true });
@@ -200,7 +218,8 @@ export async function startDaemon(opts: {
   writeFileSync(cfg, opts.sync ? `storage:\n  synchronous: ${opts.sync}\n` : "");
   const pre = opts.preloadGc ? ["--preload", join(BENCH, "gc-on-signal.ts")] : [];
   const t0 = now();
-  const c = spawnBun([...(opts.bunArgs ?? []), ...pre, join(REPO, "src/main.ts"), "serve", "--data-dir", opts.dataDir, "--listen", `127.0.0.1:${port}`, "--config", cfg]);
+  const serveArgs = ["serve", "--data-dir", opts.dataDir, "--listen", `127.0.0.1:${port}`, "--config", cfg];
+  const c = opts.binary ? spawnProcess(opts.binary, serveArgs) : spawnBun([...(opts.bunArgs ?? []), ...pre, join(REPO, "src/main.ts"), ...serveArgs]);
   const url = `https://127.0.0.1:${port}`;
   let readyMs: number;
   try {
@@ -251,7 +270,7 @@ export function cpuSnap(): CpuSnap {
 }
 
 /** utime+stime+cutime+cstime of a process in jiffies; 0 when it is gone. */
-function procTimes(pid: string): number {
+export function procTimes(pid: string): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);

@@ -21,8 +21,10 @@ import {
   cpuSnap,
   ensureNamespace,
   foreignLoad,
+  killChildren,
   median,
   now,
+  procTimes,
   rssMiB,
   round,
   sleep,
@@ -54,6 +56,10 @@ const WATCH_WRITES = 100;
 const WATCH_INTERVAL_MS = 25;
 const only = new Set((flags.only ?? "cold,rss,create,list,watch").split(","));
 const ROOT = tempDir("capx-bench-");
+process.on("exit", () => {
+  killChildren();
+  if (!flags.keep) rmSync(ROOT, { recursive: true, force: true });
+});
 const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io";
 const started = now();
 const NCPU = cpus().length;
@@ -64,7 +70,7 @@ interface Row {
   baseline: string;
   ratio: string;
   goal: string;
-  pass: "PASS" | "FAIL" | "-";
+  pass: "PASS" | "FAIL" | "-" | "result";
 }
 const rows: Row[] = [];
 const json: Record<string, unknown> = {};
@@ -85,7 +91,7 @@ function phase(name?: string): void {
   phaseName = name ?? "";
 }
 
-async function startBare(mode: "node" | "bun", pkiDir: string, db?: string, sync?: SyncLevel, preloadGc = false): Promise<Child & { url: string }> {
+async function startBare(mode: "node" | "bun" | "hono", pkiDir: string, db?: string, sync?: SyncLevel, preloadGc = false): Promise<Child & { url: string }> {
   const pre = preloadGc ? ["--preload", join(BENCH, "gc-on-signal.ts")] : [];
   const c = spawnBun([...pre, join(BENCH, "bare-server.ts"), JSON.stringify({ mode, pkiDir, db, sync })]);
   const { port } = await c.json<{ port: number }>("port", 30_000);
@@ -136,7 +142,13 @@ if (only.has("cold")) {
   phase("cold start");
   const existingDir = join(ROOT, "cold-existing", "data");
   cpSync(pkiSource, existingDir, { recursive: true });
-  const t: Record<string, number[]> = { fresh: [], existing: [], bunE: [], bareNode: [], bareBun: [] };
+  // The shipped artifact: a compiled executable, built as scripts/build.sh does.
+  const binary = join(ROOT, "capx-appliance");
+  execSync(`${JSON.stringify(process.execPath)} build --compile --minify-syntax --minify-whitespace src/main.ts --outfile ${JSON.stringify(binary)}`, { cwd: join(BENCH, "../.."), stdio: "ignore" });
+  const binExisting = join(ROOT, "cold-binary", "data");
+  cpSync(pkiSource, binExisting, { recursive: true });
+  const t: Record<string, number[]> = { fresh: [], existing: [], binaryFresh: [], binaryExisting: [], bunE: [], bareNode: [], bareBun: [] };
+  const binaryErrors: Record<string, string> = {};
   for (let i = 0; i < COLD_RUNS; i++) {
     let d = await startDaemon({ dataDir: join(ROOT, `cold-fresh-${i}`, "data") });
     t.fresh!.push(d.readyMs);
@@ -144,6 +156,20 @@ if (only.has("cold")) {
     d = await startDaemon({ dataDir: existingDir });
     t.existing!.push(d.readyMs);
     await d.stop();
+    for (const [key, dir] of [
+      ["binaryFresh", join(ROOT, `cold-binary-fresh-${i}`, "data")],
+      ["binaryExisting", binExisting],
+    ] as const) {
+      if (binaryErrors[key]) continue;
+      try {
+        const b = await startDaemon({ dataDir: dir, binary });
+        t[key]!.push(b.readyMs);
+        await b.stop();
+      } catch (e) {
+        binaryErrors[key] = String((e as Error).message).split("\n").filter(Boolean).slice(0, 2).join(" ").slice(0, 160);
+        progress(`compiled binary, ${key}: ${binaryErrors[key]}`);
+      }
+    }
     let t0 = now();
     const c = spawnBun(["-e", "console.log(JSON.stringify({ready:1}))"]);
     await c.json("ready", 10_000);
@@ -162,12 +188,26 @@ if (only.has("cold")) {
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(median(v))])) as Record<string, number>;
   const baseMs = Math.min(m.bareNode!, m.bareBun!);
   const baseName = m.bareNode! <= m.bareBun! ? "bare node:tls server" : "bare Bun.serve";
-  json.coldStart = { medianMs: m, runsMs: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => round(x))])), baseline: baseName };
+  json.coldStart = { medianMs: m, runsMs: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => round(x))])), baseline: baseName, binaryErrors };
   for (const [label, v] of [
     ["cold start → /readyz, fresh data dir (median)", m.fresh!],
     ["cold start → /readyz, existing data dir (median)", m.existing!],
   ] as const) {
     rows.push({ figure: label, value: `${fmt(v)} ms`, baseline: `${fmt(baseMs)} ms (${baseName} → /readyz)`, ratio: `${fmt(v / baseMs, 2)}×`, goal: "< 300 ms", pass: v < 300 ? "PASS" : "FAIL" });
+  }
+  for (const [key, label] of [
+    ["binaryFresh", "fresh"],
+    ["binaryExisting", "existing"],
+  ] as const) {
+    const err = binaryErrors[key];
+    rows.push({
+      figure: `  reference: compiled binary (as scripts/build.sh), ${label} data dir`,
+      value: err ? "FAILED TO START" : `${fmt(m[key]!)} ms`,
+      baseline: err ? err.replace(/^daemon exited with \d+: (capx-appliance: )?(fatal: )?/, "").slice(0, 48) : `${fmt(baseMs)} ms`,
+      ratio: err ? "-" : `${fmt(m[key]! / baseMs, 2)}×`,
+      goal: "(< 300 ms)",
+      pass: "-",
+    });
   }
   rows.push({ figure: "  reference: bun -e start → first stdout line", value: `${fmt(m.bunE!)} ms`, baseline: "-", ratio: "-", goal: "-", pass: "-" });
 }
@@ -244,11 +284,12 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
       daemon: d,
       bareNode: await startBare("node", PKI, join(ROOT, `bare-node-${sync}.db`), sync),
       bareBun: await startBare("bun", PKI, join(ROOT, `bare-bun-${sync}.db`), sync),
+      honoProbe: await startBare("hono", PKI, join(ROOT, `bare-hono-${sync}.db`), sync),
     };
     const names = Object.keys(servers) as (keyof typeof servers)[];
     progress(`create ×${COUNT}, synchronous=${sync}: warm-up (${WARMUP_CREATES} creates each)`);
     for (const n of names) await load(servers[n].url, 0, "warm", WARMUP_CREATES);
-    const acc: Record<string, { elapsedMs: number; created: number; chunks: LoadResult[] }> = {};
+    const acc: Record<string, { elapsedMs: number; created: number; cpuJiffies: number; chunks: LoadResult[] }> = {};
     const chunk = Math.ceil(COUNT / CREATE_ROUNDS);
     for (let r = 0; r < CREATE_ROUNDS; r++) {
       const count = Math.min(chunk, COUNT - r * chunk);
@@ -256,8 +297,11 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       progress(`create ×${COUNT}, synchronous=${sync}: round ${r + 1}/${CREATE_ROUNDS} (${count} creates each: ${order.join(", ")})`);
       for (const n of order) {
+        const cpu0 = procTimes(String(servers[n].pid));
         const res = await load(servers[n].url, count, `cm-r${r}`, CHUNK_WARMUP);
-        const a = (acc[n] ??= { elapsedMs: 0, created: 0, chunks: [] });
+        const a = (acc[n] ??= { elapsedMs: 0, created: 0, cpuJiffies: 0, chunks: [] });
+        // server CPU for the chunk's creates + its CHUNK_WARMUP warm-up creates
+        a.cpuJiffies += ((procTimes(String(servers[n].pid)) - cpu0) * count) / (count + CHUNK_WARMUP);
         a.elapsedMs += res.elapsedMs;
         a.created += res.created;
         a.chunks.push(res);
@@ -265,15 +309,19 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
     }
     await servers.bareNode.stop();
     await servers.bareBun.stop();
+    await servers.honoProbe.stop();
     if (sync !== "FULL") await d.stop();
     phase();
     const perSec = (n: string) => (acc[n]!.created / acc[n]!.elapsedMs) * 1000;
+    /** Server process CPU (all its threads) per create, µs. */
+    const cpuUs = (n: string) => (acc[n]!.cpuJiffies * 10_000) / acc[n]!.created;
     if (acc.daemon!.created !== COUNT) throw new Error(`daemon created ${acc.daemon!.created}/${COUNT}: ${JSON.stringify(acc.daemon!.chunks.map((c) => c.statuses))}`);
     const fastNode = perSec("bareNode") >= perSec("bareBun");
     const fast = fastNode ? { name: "bare node:tls+http", v: perSec("bareNode"), other: perSec("bareBun") } : { name: "bare Bun.serve", v: perSec("bareBun"), other: perSec("bareNode") };
     const ratio = perSec("daemon") / fast.v;
     createJson[sync] = {
-      perSec: { daemon: round(perSec("daemon")), bareNode: round(perSec("bareNode")), bareBun: round(perSec("bareBun")), rawSqlite: raw.perSec },
+      perSec: { daemon: round(perSec("daemon")), bareNode: round(perSec("bareNode")), bareBun: round(perSec("bareBun")), honoProbe: round(perSec("honoProbe")), rawSqlite: raw.perSec },
+      serverCpuUsPerCreate: { daemon: round(cpuUs("daemon")), bareNode: round(cpuUs("bareNode")), bareBun: round(cpuUs("bareBun")), honoProbe: round(cpuUs("honoProbe")) },
       chunks: Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, v.chunks.map((c) => ({ perSec: c.perSec, p50: c.latencyMs.p50, p99: c.latencyMs.p99 }))])),
       baseline: fast.name,
       ratio: round(ratio, 3),
@@ -285,6 +333,22 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
       ratio: `${fmt(ratio, 2)}`,
       goal: "ratio ≥ 0.5",
       pass: ratio >= 0.5 ? "PASS" : "FAIL",
+    });
+    rows.push({
+      figure: `  reference: server CPU per create, sync=${sync}`,
+      value: `${fmt(cpuUs("daemon"), 0)} µs`,
+      baseline: `${fmt(cpuUs(fastNode ? "bareNode" : "bareBun"), 0)} µs (${fast.name}; other ${fmt(cpuUs(fastNode ? "bareBun" : "bareNode"), 0)} µs)`,
+      ratio: `${fmt(cpuUs("daemon") / cpuUs(fastNode ? "bareNode" : "bareBun"), 2)}×`,
+      goal: "-",
+      pass: "-",
+    });
+    rows.push({
+      figure: `  layer probe: bare node:tls + @hono/node-server + Hono, sync=${sync}`,
+      value: `${fmt(perSec("honoProbe"), 0)} /s, ${fmt(cpuUs("honoProbe"), 0)} µs CPU`,
+      baseline: `${fmt(perSec("bareNode"), 0)} /s, ${fmt(cpuUs("bareNode"), 0)} µs CPU (bare node:tls+http)`,
+      ratio: `${fmt(perSec("honoProbe") / perSec("bareNode"), 2)}`,
+      goal: "-",
+      pass: "-",
     });
     rows.push({ figure: `  reference: raw bun:sqlite transactions, sync=${sync}`, value: `${fmt(raw.perSec, 0)} /s`, baseline: "-", ratio: "-", goal: "-", pass: "-" });
   }
@@ -349,20 +413,24 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
   if (only.has("watch")) {
     phase("watch");
     await ensureNamespace(d.url, TLS, "watch");
-    const servers: Record<string, { url: string; stop?: () => Promise<unknown> }> = {
+    const servers: Record<string, { url: string; pid: number; stop?: () => Promise<unknown> }> = {
       daemon: d,
       bareNode: await startBare("node", PKI, join(ROOT, "watch-node.db"), "FULL"),
       bareBun: await startBare("bun", PKI, join(ROOT, "watch-bun.db"), "FULL"),
+      honoProbe: await startBare("hono", PKI, join(ROOT, "watch-hono.db"), "FULL"),
     };
     type W = { receivedEvents: number; expectedEvents: number; samples: { fromBefore: number[]; fromResp: number[]; write: number[] } };
-    const acc: Record<string, { received: number; expected: number; fromBefore: number[]; fromResp: number[]; write: number[] }> = {};
+    const acc: Record<string, { received: number; expected: number; cpuJiffies: number; fromBefore: number[]; fromResp: number[]; write: number[] }> = {};
+    const pids = Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.pid]));
     const names = Object.keys(servers);
     for (let r = 0; r < WATCH_ROUNDS; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       progress(`watch: round ${r + 1}/${WATCH_ROUNDS}: ${WATCHERS} watchers, ${WATCH_WRITES} creates at ${1000 / WATCH_INTERVAL_MS}/s (${order.join(", ")})`);
       for (const n of order) {
+        const cpu0 = procTimes(String(pids[n]));
         const w = await runJson<W>("watch-client.ts", { url: servers[n]!.url, pkiDir: PKI, namespace: "watch", watchers: WATCHERS, writes: WATCH_WRITES, intervalMs: WATCH_INTERVAL_MS, prefix: `w${r}`, raw: true });
-        const a = (acc[n] ??= { received: 0, expected: 0, fromBefore: [], fromResp: [], write: [] });
+        const a = (acc[n] ??= { received: 0, expected: 0, cpuJiffies: 0, fromBefore: [], fromResp: [], write: [] });
+        a.cpuJiffies += procTimes(String(pids[n])) - cpu0;
         a.received += w.receivedEvents;
         a.expected += w.expectedEvents;
         a.fromBefore.push(...w.samples.fromBefore);
@@ -372,6 +440,7 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
     }
     await servers.bareNode!.stop!();
     await servers.bareBun!.stop!();
+    await servers.honoProbe!.stop!();
     phase();
     const sum = Object.fromEntries(
       Object.entries(acc).map(([k, a]) => {
@@ -379,13 +448,16 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
           const s = summarize(xs);
           return { p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
         };
-        return [k, { received: a.received, expected: a.expected, fromBeforeWriteMs: r3(a.fromBefore), fromResponseMs: r3(a.fromResp), writeMs: r3(a.write) }];
+        // server CPU per create (incl. the 20 warm-up creates and watch setup), µs
+        const cpuUsPerWrite = round((a.cpuJiffies * 10_000) / ((WATCH_WRITES + 20) * WATCH_ROUNDS));
+        return [k, { received: a.received, expected: a.expected, cpuUsPerWrite, fromBeforeWriteMs: r3(a.fromBefore), fromResponseMs: r3(a.fromResp), writeMs: r3(a.write) }];
       }),
     );
     const dm = sum.daemon!;
     const fastNode = sum.bareNode!.fromBeforeWriteMs.p99 <= sum.bareBun!.fromBeforeWriteMs.p99;
     const base = fastNode ? sum.bareNode! : sum.bareBun!;
     const baseName = fastNode ? "bare node:tls fan-out" : "bare Bun.serve fan-out";
+    const hp = sum.honoProbe!;
     json.watch = { ...sum, baseline: baseName, watchers: WATCHERS, writes: WATCH_ROUNDS * WATCH_WRITES, ratePerSec: 1000 / WATCH_INTERVAL_MS };
     const lost = dm.expected - dm.received;
     rows.push({
@@ -416,6 +488,22 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
       figure: `  reference: create round trip with ${WATCHERS} watchers, p50/p99`,
       value: `${fmt(dm.writeMs.p50, 2)}/${fmt(dm.writeMs.p99, 2)} ms`,
       baseline: `${fmt(base.writeMs.p50, 2)}/${fmt(base.writeMs.p99, 2)} ms`,
+      ratio: "-",
+      goal: "-",
+      pass: "-",
+    });
+    rows.push({
+      figure: `  reference: server CPU per create with ${WATCHERS} watchers`,
+      value: `${fmt(dm.cpuUsPerWrite, 0)} µs`,
+      baseline: `${fmt(base.cpuUsPerWrite, 0)} µs`,
+      ratio: `${fmt(dm.cpuUsPerWrite / base.cpuUsPerWrite, 2)}×`,
+      goal: "-",
+      pass: "-",
+    });
+    rows.push({
+      figure: "  layer probe: node:tls + @hono/node-server fan-out, p50/p99; CPU",
+      value: `${fmt(hp.fromBeforeWriteMs.p50, 2)}/${fmt(hp.fromBeforeWriteMs.p99, 2)} ms; ${fmt(hp.cpuUsPerWrite, 0)} µs`,
+      baseline: `${fmt(sum.bareNode!.fromBeforeWriteMs.p50, 2)}/${fmt(sum.bareNode!.fromBeforeWriteMs.p99, 2)} ms; ${fmt(sum.bareNode!.cpuUsPerWrite, 0)} µs (bare node:tls)`,
       ratio: "-",
       goal: "-",
       pass: "-",
@@ -456,6 +544,5 @@ console.log(`${rows.filter((r) => r.pass === "PASS").length} passed, ${failed} f
 json.totalSeconds = round(totalS, 1);
 console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 
-if (!flags.keep) rmSync(ROOT, { recursive: true, force: true });
-else progress(`kept ${ROOT}`);
+if (flags.keep) progress(`kept ${ROOT}`);
 process.exit(0);

@@ -53,8 +53,9 @@ export const namespaceDefinition: ResourceDefinition = {
     },
     prepareForUpdate(o, old) {
       // spec.finalizers changes only through /finalize; status only through /status.
-      o.spec = old.spec;
-      o.status = old.status;
+      o.spec = old.spec ?? {};
+      if (old.status === undefined) delete o.status;
+      else o.status = old.status;
     },
     validate(o) {
       const fin = (o.spec as { finalizers?: unknown } | undefined)?.finalizers;

@@ -72,6 +72,14 @@ export function checkShape(resource: Resource, version: string, obj: unknown): a
     if (!Array.isArray(l)) throw typeError(resource, version, l, f, "[]");
     for (const v of l) if (!isPlainObject(v)) throw typeError(resource, version, v, f, "struct");
   }
+  if (Array.isArray(meta.managedFields)) {
+    for (const e of meta.managedFields as Record<string, unknown>[]) {
+      for (const k of ["manager", "operation", "apiVersion", "time", "fieldsType", "subresource"]) {
+        if (e[k] !== undefined && e[k] !== null && typeof e[k] !== "string") throw typeError(resource, version, e[k], `managedFields.${k}`, "string");
+      }
+      if (e.fieldsV1 !== undefined && e.fieldsV1 !== null && !isPlainObject(e.fieldsV1)) throw typeError(resource, version, e.fieldsV1, "managedFields.fieldsV1", "v1.FieldsV1");
+    }
+  }
   if (Array.isArray(meta.ownerReferences)) {
     for (const ref of meta.ownerReferences as Record<string, unknown>[]) {
       for (const k of ["apiVersion", "kind", "name", "uid"]) {
@@ -87,8 +95,9 @@ export function checkShape(resource: Resource, version: string, obj: unknown): a
   dropEmptyMeta(meta);
 }
 
-/** ObjectMeta round-trips through Go's omitempty: empty maps and lists are not kept. */
+/** ObjectMeta round-trips through Go's omitempty: empty strings, maps and lists are not kept. */
 export function dropEmptyMeta(meta: Record<string, unknown>): void {
+  for (const f of STRING_META) if (meta[f] === "") delete meta[f];
   for (const f of ["labels", "annotations", "finalizers", "ownerReferences"]) {
     const v = meta[f];
     if (Array.isArray(v) ? v.length === 0 : isPlainObject(v) && Object.keys(v).length === 0) delete meta[f];
@@ -146,24 +155,24 @@ function nameRule(resource: Resource): NameRule {
   return resource.plural === "namespaces" ? "label" : "subdomain";
 }
 
+function throwInvalid(resource: Resource, obj: KObject, causes: StatusCause[]): void {
+  if (causes.length) throw invalid(resource.kind, resource.group, obj.metadata.name ?? obj.metadata.generateName ?? "", causes);
+}
+
 /**
- * Full validation of a write: metadata rules, the served version's schema (with CEL, and
- * transition rules against `old`), then the kind's own rules on the storage form.
- * Throws 422 Invalid with every cause.
+ * Schema validation of the object in the version the client sent (types, constraints, CEL with
+ * transition rules against `old`). Runs before any kind hook, so hooks see well-typed objects.
  */
-export function validateWrite(
-  resource: Resource,
-  version: ResourceVersion,
-  stored: KObject,
-  oldStored: KObject | undefined,
-  toRequestForm: (o: KObject) => KObject,
-): void {
+export function validateAgainstSchema(resource: Resource, version: ResourceVersion, obj: KObject, old?: KObject): void {
+  throwInvalid(resource, obj, validateValue(obj, version.schema, { root: true, oldObj: old }));
+}
+
+/** Metadata rules and the kind's own rules, on the storage form; throws 422 Invalid. */
+export function validateStored(resource: Resource, stored: KObject, oldStored: KObject | undefined): void {
   const causes: StatusCause[] = validateObjectMeta(stored.metadata, resource.namespaced, nameRule(resource));
   if (oldStored) causes.push(...validateObjectMetaUpdate(stored.metadata, oldStored.metadata));
-  const oldObj = oldStored ? toRequestForm(oldStored) : undefined;
-  causes.push(...validateValue(toRequestForm(stored), version.schema, { root: true, oldObj }));
   if (resource.hooks?.validate) causes.push(...resource.hooks.validate(stored, oldStored));
-  if (causes.length) throw invalid(resource.kind, resource.group, stored.metadata.name ?? stored.metadata.generateName ?? "", causes);
+  throwInvalid(resource, stored, causes);
 }
 
 /** A body sent to an object's URL must not name another object (name/namespace are optional in it). */

@@ -8,11 +8,11 @@ import { nowRfc3339, type KObject, type ManagedFieldsEntry } from "../../lib/kob
 import { KeyExistsError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
-import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateWrite } from "./admission.ts";
+import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { checkNamespaceWritable, isTerminatingCRD, type RestDeps } from "./deps.ts";
-import { expiresAt, omitEmpty, resetFieldsFor, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, omitEmpty, resetFieldsFor, setManagedFields, tracksGeneration } from "./write-helpers.ts";
 
 const GENERATE_NAME_ATTEMPTS = 8;
 const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -55,20 +55,24 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
   if (tracksGeneration(resource)) meta.generation = 1;
   else delete meta.generation;
   if (version.subresources.status && resource.custom) delete obj.status;
+  validateAgainstSchema(resource, version, obj);
   const stored = toStorage(resource, obj);
   resource.hooks?.prepareForCreate?.(stored);
   omitEmpty(resource, stored);
-  const asRequested = (o: KObject) => toVersion(resource, o, version.name);
-  stored.metadata.managedFields = opts.managedFields ?? updateManagedFields({
-    newObj: asRequested(stored),
-    manager: ctx.fieldManager ?? "unknown",
-    operation: "Update",
-    apiVersion: obj.apiVersion!,
-    schema: version.schema,
-    now: nowRfc3339(now),
-    resetFields: resetFieldsFor(version, undefined),
-  });
-  validateWrite(resource, version, stored, undefined, asRequested);
+  setManagedFields(
+    stored,
+    opts.managedFields ??
+      updateManagedFields({
+        newObj: toVersion(resource, stored, version.name),
+        manager: ctx.fieldManager ?? "unknown",
+        operation: "Update",
+        apiVersion: obj.apiVersion!,
+        schema: version.schema,
+        now: nowRfc3339(now),
+        resetFields: resetFieldsFor(version, undefined),
+      }),
+  );
+  validateStored(resource, stored, undefined);
   return stored;
 }
 

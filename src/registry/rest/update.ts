@@ -9,12 +9,12 @@ import { KeyNotFoundError, RevisionConflictError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
 import type { Resource } from "../types.ts";
-import { checkIdentityMatchesUrl, checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateWrite } from "./admission.ts";
+import { checkIdentityMatchesUrl, checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
-import { expiresAt, isNoop, omitEmpty, resetFieldsFor, specChanged, tracksGeneration } from "./write-helpers.ts";
+import { expiresAt, isNoop, omitEmpty, resetFieldsFor, setManagedFields, specChanged, tracksGeneration } from "./write-helpers.ts";
 
 export type Subresource = "status" | "finalize";
 
@@ -99,6 +99,7 @@ export function applyUpdate(
   if (oldMeta.generateName) meta.generateName = oldMeta.generateName;
   meta.resourceVersion = oldMeta.resourceVersion;
 
+  validateAgainstSchema(resource, version, next, oldReq);
   const stored = toStorage(resource, next);
   if (!opts.subresource) resource.hooks?.prepareForUpdate?.(stored, oldStored);
   dropEmptyMeta(stored.metadata);
@@ -109,20 +110,22 @@ export function applyUpdate(
   } else {
     delete stored.metadata.generation;
   }
-  stored.metadata.managedFields =
+  setManagedFields(
+    stored,
     opts.managedFields ??
-    updateManagedFields({
-      oldObj: oldReq,
-      newObj: asRequested(stored),
-      manager: ctx.fieldManager ?? "unknown",
-      operation: "Update",
-      apiVersion: next.apiVersion ?? oldReq.apiVersion!,
-      subresource: opts.subresource === "status" ? "status" : undefined,
-      schema: version.schema,
-      now: nowRfc3339(d.now()),
-      resetFields: resetFieldsFor(version, opts.subresource),
-    });
-  validateWrite(resource, version, stored, oldStored, asRequested);
+      updateManagedFields({
+        oldObj: oldReq,
+        newObj: asRequested(stored),
+        manager: ctx.fieldManager ?? "unknown",
+        operation: "Update",
+        apiVersion: next.apiVersion ?? oldReq.apiVersion!,
+        subresource: opts.subresource === "status" ? "status" : undefined,
+        schema: version.schema,
+        now: nowRfc3339(d.now()),
+        resetFields: resetFieldsFor(version, opts.subresource),
+      }),
+  );
+  validateStored(resource, stored, oldStored);
 
   if (isNoop(stored, oldStored)) return oldStored;
   if (ctx.dryRun) return stored;

@@ -61,3 +61,9 @@ export function omitEmpty(resource: Resource, obj: KObject): void {
     if (cur && (v === null || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && v !== null && Object.keys(v).length === 0))) delete cur[last];
   }
 }
+
+/** managedFields as Go serialises them: an empty list is omitted. */
+export function setManagedFields(obj: KObject, entries: ManagedFieldsEntry[]): void {
+  if (entries.length) obj.metadata.managedFields = entries;
+  else delete obj.metadata.managedFields;
+}
