@@ -11,7 +11,6 @@ CREATE TABLE `changes` (
 --> statement-breakpoint
 CREATE INDEX `changes_key` ON `changes` (`resource`,`namespace`,`name`,`rv`);--> statement-breakpoint
 CREATE INDEX `changes_resource` ON `changes` (`resource`,`rv`);--> statement-breakpoint
-CREATE INDEX `changes_ts` ON `changes` (`ts`);--> statement-breakpoint
 CREATE TABLE `meta` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` text NOT NULL

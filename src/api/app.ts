@@ -15,7 +15,7 @@ import type { OpenApiCache } from "./openapi.ts";
 import { parseApiPath } from "./request-info.ts";
 import { describeVerb, handleResource, type RequestMeta } from "./resources.ts";
 import { errorResponse, jsonResponse } from "./respond.ts";
-import type { WatchHub } from "./watch-stream.ts";
+import type { NodeResponse, WatchHub } from "./watch-stream.ts";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "32", patch: "0" };
 
@@ -31,7 +31,7 @@ export interface AppOptions {
   serverAddress: () => string;
 }
 
-export type Env = { Bindings: { incoming?: { socket?: { capxPeer?: PeerIdentity } }; peer?: PeerIdentity } };
+export type Env = { Bindings: { incoming?: { socket?: { capxPeer?: PeerIdentity } }; outgoing?: NodeResponse; peer?: PeerIdentity } };
 
 const RBAC_VERB: Record<string, string> = {
   GET: "get",
@@ -177,7 +177,8 @@ export function buildApp(o: AppOptions): Hono<Env> {
           namespace: p.namespace,
           name: p.name,
         });
-        return handleResource({ rest: o.rest, watches: o.watches, onWatchEvents: (group, version, kind, n) => o.metrics.watchEvents(group, version, kind, n) }, c.req.raw, url, p, user, meta);
+        const deps = { rest: o.rest, watches: o.watches, onWatchEvents: (group: string, version: string, kind: string, n: number) => o.metrics.watchEvents(group, version, kind, n) };
+        return handleResource(deps, c.req.raw, url, p, user, meta, c.env?.outgoing);
       }
       default:
         throw pathNotFound();

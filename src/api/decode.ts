@@ -12,9 +12,13 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export type BodyFormat = "json" | "yaml" | "protobuf";
 
 export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
+  const length = req.headers.get("content-length");
+  const declared = Number(length ?? "0");
   if (declared > limit) throw requestEntityTooLarge(limit);
   if (!req.body) return new Uint8Array();
+  // A declared length is enforced by the HTTP parser: read it in one go (much cheaper than
+  // pulling the stream chunk by chunk); only chunked bodies are counted as they arrive.
+  if (length !== null && /^\d+$/.test(length)) return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -42,51 +46,62 @@ function mediaType(contentType: string | null): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-/** Detects JSON duplicate keys, which strict decoding rejects. Returns the first duplicate path. */
-function findDuplicateKey(text: string): string | undefined {
-  // A light scanner: tracks object key sets along the nesting, ignoring string contents.
-  const stack: { keys: Set<string>; path: string; isObj: boolean; index: number }[] = [];
-  let i = 0;
+/**
+ * Finds the first repeated key of a JSON object in `text` (already known to parse), as a
+ * field path (`metadata.name`, `spec.items[0].x`). Strict decoding rejects duplicates.
+ * Scans without building strings except for keys.
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  interface Frame {
+    keys?: Set<string>;
+    path: string;
+    index: number;
+  }
+  const stack: Frame[] = [];
   let expectKey = false;
   let lastKey = "";
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
       let j = i + 1;
-      let s = "";
-      while (j < text.length && text[j] !== '"') {
-        if (text[j] === "\\") {
-          s += text.slice(j, j + 2);
-          j += 2;
-        } else s += text[j++];
+      for (;;) {
+        const k = text.indexOf('"', j);
+        if (k < 0) return undefined;
+        let b = k - 1;
+        let slashes = 0;
+        while (text.charCodeAt(b) === 92) {
+          slashes++;
+          b--;
+        }
+        if (slashes % 2 === 0) {
+          j = k;
+          break;
+        }
+        j = k + 1;
       }
       const top = stack[stack.length - 1];
-      if (top?.isObj && expectKey) {
-        const key = JSON.parse(`"${s}"`) as string;
+      if (expectKey && top?.keys) {
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
         if (top.keys.has(key)) return top.path ? `${top.path}.${key}` : key;
         top.keys.add(key);
         lastKey = key;
         expectKey = false;
       }
-      i = j + 1;
-      continue;
-    }
-    if (c === "{" || c === "[") {
+      i = j;
+    } else if (c === 123 || c === 91) {
       const top = stack[stack.length - 1];
-      const seg = top ? (top.isObj ? lastKey : `[${top.index}]`) : "";
-      const path = top ? (top.path ? (top.isObj ? `${top.path}.${seg}` : `${top.path}${seg}`) : seg) : "";
-      stack.push({ keys: new Set(), path, isObj: c === "{", index: 0 });
-      expectKey = c === "{";
-    } else if (c === "}" || c === "]") {
+      const path = !top ? "" : top.keys ? (top.path ? `${top.path}.${lastKey}` : lastKey) : `${top.path}[${top.index}]`;
+      stack.push(c === 123 ? { keys: new Set(), path, index: 0 } : { path, index: 0 });
+      expectKey = c === 123;
+    } else if (c === 125 || c === 93) {
       stack.pop();
-    } else if (c === ",") {
+    } else if (c === 44) {
       const top = stack[stack.length - 1];
-      if (top) {
-        if (top.isObj) expectKey = true;
-        else top.index++;
-      }
+      if (top?.keys) expectKey = true;
+      else if (top) top.index++;
     }
-    i++;
   }
   return undefined;
 }
@@ -104,13 +119,13 @@ const OBJECT_TYPES = "application/json, application/yaml, application/vnd.kubern
  * Decodes a body by its Content-Type. Missing Content-Type is treated as JSON (kubectl scale
  * PUT). `patch` bodies also accept the patch media types; object bodies do not.
  */
-export function decodeBody(bytes: Uint8Array, contentType: string | null, opts: { patch?: boolean } = {}): DecodedBody {
-  const decoded = decodeRaw(bytes, contentType, opts.patch ?? false);
+export function decodeBody(bytes: Uint8Array, contentType: string | null, opts: { patch?: boolean; checkDuplicates?: boolean } = {}): DecodedBody {
+  const decoded = decodeRaw(bytes, contentType, opts.patch ?? false, opts.checkDuplicates ?? true);
   assertJsonValue(decoded.value);
   return decoded;
 }
 
-function decodeRaw(bytes: Uint8Array, contentType: string | null, patch: boolean): DecodedBody {
+function decodeRaw(bytes: Uint8Array, contentType: string | null, patch: boolean, checkDuplicates: boolean): DecodedBody {
   const mt = mediaType(contentType);
   if (isProtobufContentType(mt) || (mt === "" && hasProtobufMagic(bytes))) {
     if (patch) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${OBJECT_TYPES}`);
@@ -126,7 +141,7 @@ function decodeRaw(bytes: Uint8Array, contentType: string | null, patch: boolean
   if (isJson) {
     try {
       const value = JSON.parse(text) as unknown;
-      return { value, format: "json", duplicateField: findDuplicateKey(text) };
+      return { value, format: "json", duplicateField: checkDuplicates ? findDuplicateKey(text) : undefined };
     } catch (e) {
       throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
     }

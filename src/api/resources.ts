@@ -23,7 +23,7 @@ import { negotiate, type Negotiated } from "./negotiate.ts";
 import { parseQuery, type ResourceQuery } from "./query.ts";
 import type { ResourcePath } from "./request-info.ts";
 import { jsonResponse, statusSuccess, warningHeaders } from "./respond.ts";
-import { serveWatch, type WatchHub } from "./watch-stream.ts";
+import { serveWatch, type NodeResponse, type WatchHub } from "./watch-stream.ts";
 
 export interface ResourceHandlerDeps {
   rest: RestDeps;
@@ -59,7 +59,8 @@ function objectResponse(obj: unknown, status: number, ctx: RequestContext, neg: 
 
 async function readDecoded(req: Request, ctx: RequestContext, patch = false): Promise<unknown> {
   const bytes = await readBody(req);
-  const decoded = decodeBody(bytes, req.headers.get("content-type"), { patch });
+  // Duplicate keys only matter to Strict (an error) and Warn (a warning).
+  const decoded = decodeBody(bytes, req.headers.get("content-type"), { patch, checkDuplicates: ctx.fieldValidation !== "Ignore" });
   if (decoded.duplicateField) {
     if (ctx.fieldValidation === "Strict") throw badRequest(`strict decoding error: duplicate field "${decoded.duplicateField}"`);
     if (ctx.fieldValidation === "Warn") ctx.warnings.push(`duplicate field "${decoded.duplicateField}"`);
@@ -94,7 +95,15 @@ export function describeVerb(method: string, path: ResourcePath, q: URLSearchPar
   }
 }
 
-export async function handleResource(d: ResourceHandlerDeps, req: Request, url: URL, path: ResourcePath, user: UserInfo, meta: RequestMeta): Promise<Response> {
+export async function handleResource(
+  d: ResourceHandlerDeps,
+  req: Request,
+  url: URL,
+  path: ResourcePath,
+  user: UserInfo,
+  meta: RequestMeta,
+  nodeRes?: NodeResponse,
+): Promise<Response> {
   const r = resolve(d, path);
   meta.resolved = r;
   const q = parseQuery(url.searchParams);
@@ -114,7 +123,7 @@ export async function handleResource(d: ResourceHandlerDeps, req: Request, url: 
 
   if (path.name === undefined) {
     if (method === "GET") {
-      if (q.watch) return serveWatch(d, req, r, path.namespace, q, neg, meta);
+      if (q.watch) return serveWatch(d, req, r, path.namespace, q, neg, meta, nodeRes);
       const result = list(d.rest, r, path.namespace, q);
       if (neg.shape === "table") {
         const table = toTable(r.version, result.items, { includeObject: q.includeObject, tableVersion: neg.tableVersion, listMeta: result.metadata });

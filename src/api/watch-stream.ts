@@ -7,6 +7,7 @@
  */
 import { expired } from "../lib/api-errors.ts";
 import type { KObject } from "../lib/kobject.ts";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { takeFault } from "./faults.ts";
 import type { Resolved } from "../registry/registry.ts";
 import { watch, type WatchEvent, type WatchHandle } from "../registry/rest/watch.ts";
@@ -50,6 +51,55 @@ function objectJson(o: object): string {
   return s;
 }
 
+/** Where a watch's lines go: the node response itself, or a web stream (in-process requests). */
+interface WatchSink {
+  /** Returns false when the client is too far behind. */
+  write(line: string): boolean;
+  end(): void;
+}
+
+/** Minimal view of node's ServerResponse used for direct writes. */
+export interface NodeResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string, cb?: () => void): boolean;
+  end(): unknown;
+  writableLength?: number;
+  socket?: { write(chunk: string): boolean; writableLength?: number } | null;
+  on(event: "close", cb: () => void): unknown;
+}
+
+/**
+ * A sink on node's response. Once the headers and the first chunk are on the wire, each event
+ * goes to the socket as one complete HTTP chunk in one write, skipping the HTTP layer's
+ * per-write buffering (the fan-out to many watchers is the hot path); the response's own end()
+ * still writes the final chunk.
+ */
+function nodeSink(res: NodeResponse): WatchSink {
+  let direct = false;
+  let ending = false;
+  const queued: string[] = [];
+  res.write("\n", () => {
+    direct = Boolean(res.socket);
+    for (const line of queued.splice(0)) write(line);
+    if (ending) res.end();
+  });
+  const write = (line: string): boolean => {
+    if (!direct) {
+      queued.push(line);
+      return true;
+    }
+    const socket = res.socket;
+    if (!socket) return false;
+    socket.write(`${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`);
+    return (socket.writableLength ?? 0) < MAX_QUEUED_BYTES;
+  };
+  const end = () => {
+    if (direct) res.end();
+    else ending = true;
+  };
+  return { write, end };
+}
+
 export function serveWatch(
   d: ResourceHandlerDeps,
   req: Request,
@@ -58,6 +108,7 @@ export function serveWatch(
   q: ResourceQuery,
   neg: Negotiated,
   meta: RequestMeta,
+  nodeRes?: NodeResponse,
 ): Response {
   meta.verb = "WATCH";
   let handle: WatchHandle | undefined;
@@ -65,7 +116,8 @@ export function serveWatch(
   let closed = false;
   let sentColumns = false;
   let events = 0;
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let sink: WatchSink | undefined;
+  const early: string[] = [];
   let unregister = () => {};
 
   const close = () => {
@@ -76,14 +128,10 @@ export function serveWatch(
     timers = [];
     unregister();
     d.onWatchEvents?.(r.resource.group, r.version.name, r.resource.kind, events);
-    try {
-      controller.close();
-    } catch {
-      // already closed by the client
-    }
+    sink?.end();
   };
 
-  const encode = (e: WatchEvent): Uint8Array => {
+  const encode = (e: WatchEvent): string => {
     let object: unknown = e.object;
     if (neg.shape === "table" && (e.type === "ADDED" || e.type === "MODIFIED" || e.type === "DELETED")) {
       object = toTable(r.version, [e.object as KObject], {
@@ -95,37 +143,68 @@ export function serveWatch(
       sentColumns = true;
     }
     const body = object === e.object ? objectJson(object as object) : JSON.stringify(object);
-    return encoder.encode(`{"type":${JSON.stringify(e.type)},"object":${body}}\n`);
+    return `{"type":"${e.type}","object":${body}}\n`;
   };
 
   const send = (e: WatchEvent) => {
     if (closed) return;
     events++;
-    controller.enqueue(encode(e));
-    if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) close();
+    const line = encode(e);
+    if (!sink) early.push(line);
+    else if (!sink.write(line)) close();
     if (e.type === "ERROR") close();
   };
 
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-        c.enqueue(encoder.encode("\n"));
-      },
-      cancel() {
-        close();
-      },
-    },
-    { highWaterMark: 0, size: (chunk) => chunk?.byteLength ?? 0 },
-  );
-
-  // Starting the watch may throw (bad selector, too-large RV): that must become an error response.
+  // Start the watch before any byte is sent: a bad selector or resourceVersion must still
+  // become an error response. Events produced meanwhile wait in `early`.
   if (q.resourceVersion && q.resourceVersion !== "0" && takeFault("watch-expired")) {
     send({ type: "ERROR", object: expired(`too old resource version: ${q.resourceVersion} (${Number(q.resourceVersion) + 1})`).toStatus() });
-    return new Response(stream, { status: 200, headers: { "Content-Type": "application/json" } });
+  } else {
+    handle = watch(d.rest, r, namespace, q, send);
   }
-  handle = watch(d.rest, r, namespace, q, send);
-  if (closed) handle.stop();
+
+  const headers = { "Content-Type": "application/json", "Cache-Control": "no-cache, private" };
+  let response: Response;
+  if (nodeRes) {
+    nodeRes.writeHead(200, { ...headers, "Transfer-Encoding": "chunked" });
+    // The first write flushes the headers at once (kubectl wait blocks until it sees them).
+    sink = nodeSink(nodeRes);
+    nodeRes.on("close", close);
+    response = RESPONSE_ALREADY_SENT;
+  } else {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+          c.enqueue(encoder.encode("\n"));
+        },
+        cancel() {
+          close();
+        },
+      },
+      { highWaterMark: 0, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    sink = {
+      write: (line) => {
+        controller.enqueue(encoder.encode(line));
+        return (controller.desiredSize ?? 0) > -MAX_QUEUED_BYTES;
+      },
+      end: () => {
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      },
+    };
+    response = new Response(stream, { status: 200, headers });
+  }
+  for (const line of early.splice(0)) sink.write(line);
+  if (closed) {
+    sink.end();
+    return response;
+  }
   unregister = d.watches.add(close);
   const timeoutMs = q.timeoutSeconds ? q.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
   timers.push(setTimeout(close, timeoutMs));
@@ -137,8 +216,5 @@ export function serveWatch(
     timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
   }
   req.signal?.addEventListener?.("abort", close);
-  return new Response(stream, {
-    status: 200,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" },
-  });
+  return response;
 }

@@ -3,6 +3,7 @@
  * current by a store listener so a CRD is served (and unserved) in the same tick it is written.
  * @module
  */
+import type { KObject } from "../lib/kobject.ts";
 import type { Store } from "../store/store.ts";
 import { configMapDefinition } from "./builtin/configmap.ts";
 import { crdDefinition } from "./builtin/crd.ts";
@@ -23,12 +24,19 @@ export interface Resolved {
 
 type Listener = () => void;
 
+function isTerminating(ns: KObject): boolean {
+  return Boolean(ns.metadata.deletionTimestamp) || (ns.status as { phase?: string } | undefined)?.phase === "Terminating";
+}
+
 export class Registry {
   readonly #builtins: Resource[];
   #custom = new Map<string, Resource>();
   #byPath = new Map<string, Resolved>();
   #listeners = new Set<Listener>();
   #generation = 0;
+  /** Namespace name → terminating? (every create into a namespace checks it). */
+  #namespaces = new Map<string, boolean>();
+  #terminatingCRDs = new Set<string>();
 
   constructor(private readonly store: Store) {
     this.#builtins = [
@@ -42,11 +50,19 @@ export class Registry {
       selfSubjectAccessReviewDefinition,
     ].map(makeResource);
     for (const row of store.list(CRD_RESOURCE).rows) this.#applyCRD(JSON.parse(row.body) as CRDObject);
+    for (const row of store.list("namespaces").rows) this.#namespaces.set(row.name, isTerminating(JSON.parse(row.body) as KObject));
     this.#reindex();
     store.subscribe((change) => {
+      if (change.resource === "namespaces") {
+        if (change.type === "DELETED") this.#namespaces.delete(change.name);
+        else this.#namespaces.set(change.name, isTerminating(change.object));
+        return;
+      }
       if (change.resource !== CRD_RESOURCE) return;
-      if (change.type === "DELETED") this.#custom.delete(change.name);
-      else this.#applyCRD(change.object as CRDObject);
+      if (change.type === "DELETED") {
+        this.#custom.delete(change.name);
+        this.#terminatingCRDs.delete(change.name);
+      } else this.#applyCRD(change.object as CRDObject);
       this.#reindex();
     });
   }
@@ -84,10 +100,14 @@ export class Registry {
     return this.all().find((r) => r.qualified === qualified && !r.storage);
   }
 
-  crdServing(resource: Resource): CRDObject | undefined {
-    if (!resource.crdName) return undefined;
-    const row = this.store.get(CRD_RESOURCE, "", resource.crdName);
-    return row ? (JSON.parse(row.body) as CRDObject) : undefined;
+  /** Whether the CRD defining `resource` is being deleted (its objects may not be created). */
+  crdTerminating(resource: Resource): boolean {
+    return resource.crdName !== undefined && this.#terminatingCRDs.has(resource.crdName);
+  }
+
+  /** undefined: no such namespace; otherwise whether it is terminating. */
+  namespaceTerminating(name: string): boolean | undefined {
+    return this.#namespaces.get(name);
   }
 
   /** A name of `crd` already taken in its group by another resource, as a message; else undefined. */
@@ -108,6 +128,8 @@ export class Registry {
   #applyCRD(crd: CRDObject): void {
     const established = conditionOf(crd, "Established")?.status === "True";
     const name = crd.metadata.name!;
+    if (crd.metadata.deletionTimestamp) this.#terminatingCRDs.add(name);
+    else this.#terminatingCRDs.delete(name);
     if (!established) {
       this.#custom.delete(name);
       return;

@@ -43,7 +43,7 @@ export const changes = sqliteTable(
     /** Unix ms of the write, for time-based compaction. */
     ts: integer("ts").notNull(),
   },
-  (t) => [index("changes_key").on(t.resource, t.namespace, t.name, t.rv), index("changes_resource").on(t.resource, t.rv), index("changes_ts").on(t.ts)],
+  (t) => [index("changes_key").on(t.resource, t.namespace, t.name, t.rv), index("changes_resource").on(t.resource, t.rv)],
 );
 
 /** ownerReferences index: which objects name a given owner uid. Kept in the same transaction. */

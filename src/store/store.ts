@@ -199,12 +199,16 @@ export class Store {
   create(resource: string, obj: KObject, opts: WriteOptions = {}): Change {
     const key = keyOf(resource, obj);
     return this.transaction(() => {
-      if (this.#stmts.get.get(key.resource, key.namespace, key.name)) throw new KeyExistsError(key.name);
       const rv = this.#rev + 1;
       obj.metadata.resourceVersion = String(rv);
       const body = JSON.stringify(obj);
-      this.#stmts.insert.run(key.resource, key.namespace, key.name, obj.metadata.uid ?? "", rv, body, opts.expiresAt ?? null);
-      this.#indexOwners(key, obj);
+      try {
+        this.#stmts.insert.run(key.resource, key.namespace, key.name, obj.metadata.uid ?? "", rv, body, opts.expiresAt ?? null);
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT")) throw new KeyExistsError(key.name);
+        throw e;
+      }
+      this.#addOwners(key, obj);
       return this.#log(rv, "ADDED", key, body, null, obj);
     });
   }
@@ -220,7 +224,11 @@ export class Store {
       obj.metadata.resourceVersion = String(rv);
       const body = JSON.stringify(obj);
       this.#stmts.update.run(body, rv, obj.metadata.uid ?? cur.uid, opts.expiresAt ?? null, key.resource, key.namespace, key.name);
-      this.#indexOwners(key, obj);
+      // Most updates leave ownerReferences alone (and most objects have none).
+      if (cur.body.includes('"ownerReferences"') || obj.metadata.ownerReferences?.length) {
+        this.#stmts.removeOwners.run(key.resource, key.namespace, key.name);
+        this.#addOwners(key, obj);
+      }
       return this.#log(rv, "MODIFIED", key, body, cur.body, obj);
     });
   }
@@ -274,7 +282,7 @@ export class Store {
   compact(opts: CompactOptions = DEFAULT_COMPACTION): number {
     const byCount = this.#rev - opts.minRetain;
     const cap = this.#rev - opts.maxRetain;
-    const oldEnough = (this.#stmts.newestBefore.get(this.#now() - opts.minAgeMs) as { rv: number | null }).rv ?? 0;
+    const oldEnough = (this.#stmts.newestBefore.get(this.#now() - opts.minAgeMs) as { rv: number } | null)?.rv ?? 0;
     const target = Math.max(cap, Math.min(byCount, oldEnough));
     if (target <= this.#compacted) return this.#compacted;
     this.#db.transaction(() => {
@@ -294,7 +302,14 @@ export class Store {
     this.#pending = pending;
     let result: T;
     try {
-      result = this.#db.transaction(fn).immediate();
+      this.#stmts.begin.run();
+      try {
+        result = fn();
+        this.#stmts.commit.run();
+      } catch (e) {
+        this.#stmts.rollback.run();
+        throw e;
+      }
     } catch (e) {
       this.#rev = start;
       throw e;
@@ -315,8 +330,7 @@ export class Store {
     return change;
   }
 
-  #indexOwners(key: ObjectKey, obj: KObject): void {
-    this.#stmts.removeOwners.run(key.resource, key.namespace, key.name);
+  #addOwners(key: ObjectKey, obj: KObject): void {
     for (const ref of obj.metadata.ownerReferences ?? []) {
       if (ref.uid) this.#stmts.addOwner.run(ref.uid, key.resource, key.namespace, key.name);
     }
@@ -402,8 +416,12 @@ function prepare(db: Database) {
     removeOwners: q("DELETE FROM owners WHERE resource = ? AND namespace = ? AND name = ?"),
     dependents: q("SELECT resource, namespace, name FROM owners WHERE owner_uid = ?"),
     expired: q("SELECT resource, namespace, name, rv FROM objects WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?"),
-    newestBefore: q("SELECT MAX(rv) AS rv FROM changes WHERE ts < ?"),
+    // ts grows with rv: scanning down from the newest row stops at the first old enough one.
+    newestBefore: q("SELECT rv FROM changes WHERE ts < ? ORDER BY rv DESC LIMIT 1"),
     deleteChanges: q("DELETE FROM changes WHERE rv <= ?"),
+    begin: q("BEGIN IMMEDIATE"),
+    commit: q("COMMIT"),
+    rollback: q("ROLLBACK"),
     setMeta: q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
   };
 }

@@ -17,6 +17,7 @@
  * @module
  */
 import type { JSONSchemaProps } from "../schema/types.ts";
+import { additionalOf, hasDefault, hasProperties, itemsOf, propertyOf, stringList, stringOf } from "../schema/schema-types.ts";
 
 export type ScalarKind = "numeric" | "string" | "boolean" | "untyped";
 
@@ -112,22 +113,22 @@ function convert(s: JSONSchemaProps, preserve: boolean): Atom {
 function listAtom(s: JSONSchemaProps, preserve: boolean): ListAtom {
   let atomic = true;
   let keys: string[] = [];
-  const lt = s["x-kubernetes-list-type"];
+  const lt = stringOf(s["x-kubernetes-list-type"]);
   if (lt !== undefined) {
     if (lt === "set") atomic = false;
     else if (lt === "map") {
       atomic = false;
-      keys = [...(s["x-kubernetes-list-map-keys"] ?? [])];
+      keys = stringList(s["x-kubernetes-list-map-keys"]);
     }
   } else {
     const strategy = s["x-kubernetes-patch-strategy"];
     if (strategy === "merge" || strategy === "merge,retainKeys") {
       atomic = false;
-      const key = s["x-kubernetes-patch-merge-key"];
+      const key = stringOf(s["x-kubernetes-patch-merge-key"]);
       if (key) keys = [key];
     }
   }
-  const items = s.items;
+  const items = itemsOf(s);
   let elemAtom: Atom | undefined;
   return {
     atomic,
@@ -137,24 +138,25 @@ function listAtom(s: JSONSchemaProps, preserve: boolean): ListAtom {
 }
 
 function mapAtom(s: JSONSchemaProps, preserve: boolean): MapAtom {
-  const props = s.properties;
-  const hasProps = props !== undefined && Object.keys(props).length > 0;
-  const ap = s.additionalProperties;
+  const hasProps = hasProperties(s);
+  const ap = additionalOf(s);
   let elemAtom: Atom | undefined | null = null;
   const fields = new Map<string, Atom>();
   return {
     atomic: s["x-kubernetes-map-type"] === "atomic",
     field(name) {
-      if (!props || !Object.prototype.hasOwnProperty.call(props, name)) return undefined;
+      const prop = propertyOf(s, name);
+      if (!prop) return undefined;
       let a = fields.get(name);
       if (!a) {
-        a = atomOf(props[name], preserve);
+        a = atomOf(prop, preserve);
         fields.set(name, a);
       }
       return a;
     },
     fieldDefault(name) {
-      return props && Object.prototype.hasOwnProperty.call(props, name) ? props[name]?.default : undefined;
+      const prop = propertyOf(s, name);
+      return prop && hasDefault(prop) ? prop.default : undefined;
     },
     elem() {
       if (elemAtom !== null) return elemAtom;

@@ -217,3 +217,16 @@ describe("rendered paths (conflict messages)", () => {
     expect(set.paths()).toEqual([".data.x", ".spec.z", ".spec.a.b"]);
   });
 });
+
+describe("keys named like Object.prototype members", () => {
+  test("field sets hold __proto__, constructor and toString as ordinary fields, round-tripping FieldsV1", () => {
+    const obj = JSON.parse('{"data":{"__proto__":"p","constructor":"c","toString":"t"},"__proto__":{"x":1}}');
+    const set = FieldSet.fromObject(obj, configMapSchema);
+    const v1 = set.toFieldsV1();
+    expect(Object.getPrototypeOf(v1)).toBe(Object.prototype);
+    expect(JSON.stringify(v1)).toBe('{"f:__proto__":{},"f:data":{"f:__proto__":{},"f:constructor":{},"f:toString":{}}}');
+    expect(FieldSet.fromFieldsV1(JSON.parse(JSON.stringify(v1))).equals(set)).toBe(true);
+    expect(set.paths()).toContain(".data.__proto__");
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});

@@ -20,6 +20,7 @@
 import { type Atom, type ListAtom, type MapAtom, rootAtom } from "./atoms.ts";
 import { goJson, goJsonString, goNumber, goQuote, isObject } from "../../lib/go-format.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
+import { hasOwn } from "../schema/own.ts";
 
 // --- path elements ---------------------------------------------------------------------------
 
@@ -536,7 +537,7 @@ export function listItemPE(list: ListAtom, item: unknown): ItemKey {
     const elemMap = list.elem().map;
     const fields: Array<[string, unknown]> = [];
     for (const k of list.keys) {
-      if (Object.prototype.hasOwnProperty.call(item, k)) fields.push([k, item[k]]);
+      if (hasOwn(item, k)) fields.push([k, item[k]]);
       else {
         const def = elemMap?.fieldDefault(k);
         if (def !== undefined && def !== null) fields.push([k, def]);
@@ -614,7 +615,7 @@ function settle(parent: FieldSet, pe: PathElement, named: boolean): void {
 }
 
 function tfsMap(obj: Record<string, unknown>, m: MapAtom, node: FieldSet, enf: boolean): void {
-  for (const key in obj) {
+  for (const key of Object.keys(obj)) {
     const val = obj[key];
     if (val === undefined) continue;
     const pe = fieldPE(key);
@@ -627,7 +628,7 @@ function tfsMap(obj: Record<string, unknown>, m: MapAtom, node: FieldSet, enf: b
 }
 
 function isEmptyObject(o: Record<string, unknown>): boolean {
-  for (const k in o) if (o[k] !== undefined) return false;
+  for (const k of Object.keys(o)) if (o[k] !== undefined) return false;
   return true;
 }
 

@@ -206,3 +206,68 @@ describe("applyJsonPatch: errors as kube-apiserver returns them", () => {
     expect(e.message).toContain('strict decoding error: json patch unknown field "extra"');
   });
 });
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  for (const k of ["polluted", "x", "y", "z"]) expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain(k);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("applyJsonPatch: keys are data, as in Go maps", () => {
+  test("add, replace, move and copy through /__proto__ address an own key", () => {
+    const out = applyJsonPatch(doc(), [
+      { op: "add", path: "/__proto__", value: { polluted: "yes" } },
+      { op: "add", path: "/__proto__/x", value: 1 },
+      { op: "replace", path: "/__proto__/polluted", value: "still data" },
+      { op: "copy", from: "/__proto__", path: "/data/__proto__" },
+      { op: "move", from: "/data/__proto__/x", path: "/data/__proto__/y" },
+      { op: "add", path: "/metadata/labels/constructor", value: "c" },
+      { op: "replace", path: "/metadata/labels/toString", value: "t" },
+      { op: "test", path: "/data/__proto__", value: { polluted: "still data", y: 1 } },
+    ]) as Record<string, Record<string, unknown>>;
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(own(out, "__proto__")).toEqual({ polluted: "still data", x: 1 });
+    expect(own(out.data, "__proto__")).toEqual({ polluted: "still data", y: 1 });
+    expect(own(out.metadata.labels, "constructor")).toBe("c");
+    expect(own(out.metadata.labels, "toString")).toBe("t");
+  });
+
+  test("a path through an absent __proto__ or constructor key is missing, not Object.prototype", () => {
+    for (const path of ["/__proto__/polluted", "/constructor/prototype/polluted", "/data/hasOwnProperty/x"]) {
+      const e = fail(() => applyJsonPatch(doc(), [{ op: "add", path, value: "yes" }]));
+      expect(e.code).toBe(422);
+    }
+    const e = fail(() => applyJsonPatch(doc(), [{ op: "remove", path: "/toString" }]));
+    expect(e.code).toBe(422);
+    // test of an absent key compares against null, never against the inherited function
+    expect(fail(() => applyJsonPatch(doc(), [{ op: "test", path: "/constructor", value: {} }])).code).toBe(422);
+    expectCleanPrototype();
+  });
+
+  test("operation fields are own properties only", () => {
+    const op = JSON.parse('{"op":"add","path":"/z","__proto__":{"value":"inherited?"}}');
+    const out = applyJsonPatch(doc(), [op]) as Record<string, unknown>;
+    expect(out.z).toBeNull();
+    expectCleanPrototype();
+  });
+});
+
+describe("applyJsonPatch: values nested 1000 deep", () => {
+  test("add, copy, test and move of 1000-deep maps and arrays", () => {
+    let v: unknown = "leaf";
+    for (let i = 0; i < 1000; i++) v = i % 2 ? [v] : { a: v };
+    const out = applyJsonPatch(doc(), [
+      { op: "add", path: "/deep", value: v },
+      { op: "copy", from: "/deep", path: "/copy" },
+      { op: "test", path: "/copy", value: v },
+      { op: "move", from: "/copy", path: "/moved" },
+    ]) as Record<string, unknown>;
+    expect(out.moved).toEqual(v);
+    expect(out.copy).toBeUndefined();
+  });
+});

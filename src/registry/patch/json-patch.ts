@@ -16,11 +16,15 @@
  *   422 Invalid "the server rejected our request due to an error in our request" with empty
  *   details (upstream drops the library's message; it is kept here as the error's `cause`);
  * - unknown fields in an operation: a warning (fieldValidation Warn, the default) or 422 (Strict).
+ *
+ * Object keys are data, as in Go maps: `/__proto__/x`, `/constructor` address ordinary keys (own
+ * properties only) and writes never reach a prototype.
  * @module
  */
 import { ApiError, fieldError, invalid } from "../../lib/api-errors.ts";
 import { deepEqual } from "../../lib/kobject.ts";
 import { isObject, jsonKindName } from "../../lib/go-format.ts";
+import { getOwn, hasOwn, setOwn } from "../schema/own.ts";
 
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
 export const JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024;
@@ -68,7 +72,7 @@ export function applyJsonPatch(doc: object, ops: unknown, opts: JsonPatchOptions
     }
     if (!strictDecode) continue;
     for (const f of ["op", "path", "from"]) {
-      const v = op[f];
+      const v = getOwn(op, f);
       if (v !== undefined && v !== null && typeof v !== "string") {
         throw badRequest400(`error decoding patch: json: cannot unmarshal ${jsonKindName(v)} into Go struct field jsonPatchOp.${f} of type string`);
       }
@@ -88,7 +92,8 @@ export function applyJsonPatch(doc: object, ops: unknown, opts: JsonPatchOptions
   try {
     for (const op of list) {
       const o = (op ?? {}) as Record<string, unknown>;
-      const kind = typeof o.op === "string" ? o.op : "unknown";
+      const opName = getOwn(o, "op");
+      const kind = typeof opName === "string" ? opName : "unknown";
       switch (kind) {
         case "add":
           opAdd(root, o);
@@ -154,7 +159,7 @@ function atoi(key: string): number | undefined {
 }
 
 function pathOf(op: Record<string, unknown>, field: "path" | "from", what: string): string {
-  const p = op[field];
+  const p = getOwn(op, field);
   if (typeof p !== "string") throw new OpError(`${what} operation failed to decode ${field}`);
   return p;
 }
@@ -175,7 +180,7 @@ function findObject(root: { v: unknown }, path: string): [Container, string] | u
 
 /** container.get: an object's missing key is undefined (no error); a bad array index throws. */
 function get(c: Container, key: string): unknown {
-  if (!Array.isArray(c)) return Object.prototype.hasOwnProperty.call(c, key) ? c[key] : undefined;
+  if (!Array.isArray(c)) return getOwn(c, key);
   let idx = atoi(key);
   if (idx === undefined) throw new OpError(`strconv.Atoi: parsing "${key}": invalid syntax`);
   if (idx < 0) {
@@ -188,7 +193,7 @@ function get(c: Container, key: string): unknown {
 
 function add(c: Container, key: string, val: unknown): void {
   if (!Array.isArray(c)) {
-    c[key] = val;
+    setOwn(c, key, val);
     return;
   }
   if (key === "-") {
@@ -208,7 +213,7 @@ function add(c: Container, key: string, val: unknown): void {
 
 function remove(c: Container, key: string): void {
   if (!Array.isArray(c)) {
-    if (!Object.prototype.hasOwnProperty.call(c, key)) throw new OpError(`Unable to remove nonexistent key: ${key}: missing value`);
+    if (!hasOwn(c, key)) throw new OpError(`Unable to remove nonexistent key: ${key}: missing value`);
     delete c[key];
     return;
   }
@@ -224,7 +229,7 @@ function remove(c: Container, key: string): void {
 
 function set(c: Container, key: string, val: unknown): void {
   if (!Array.isArray(c)) {
-    c[key] = val;
+    setOwn(c, key, val);
     return;
   }
   let idx = atoi(key)!;
@@ -233,7 +238,8 @@ function set(c: Container, key: string, val: unknown): void {
 }
 
 function valueOf(op: Record<string, unknown>): unknown {
-  return op.value === undefined ? null : structuredClone(op.value);
+  const v = getOwn(op, "value");
+  return v === undefined ? null : structuredClone(v);
 }
 
 function opAdd(root: { v: unknown }, op: Record<string, unknown>): void {
@@ -253,7 +259,7 @@ function opRemove(root: { v: unknown }, op: Record<string, unknown>): void {
 function opReplace(root: { v: unknown }, op: Record<string, unknown>): void {
   const path = pathOf(op, "path", "replace");
   if (path === "") {
-    const v = op.value;
+    const v = getOwn(op, "value");
     if (typeof v !== "object" || v === null) throw new OpError("replace operation value must be object or array");
     root.v = structuredClone(v);
     return;
@@ -279,13 +285,13 @@ function opMove(root: { v: unknown }, op: Record<string, unknown>): void {
 function opTest(root: { v: unknown }, op: Record<string, unknown>): void {
   const path = pathOf(op, "path", "test");
   if (path === "") {
-    if (deepEqual(root.v, op.value)) return;
+    if (deepEqual(root.v, getOwn(op, "value"))) return;
     throw new OpError(`testing value ${path} failed: test failed`);
   }
   const found = findObject(root, path);
   if (!found) throw new OpError(`test operation does not apply: is missing path: ${path}: missing value`);
   const val = get(found[0], found[1]);
-  const want = op.value;
+  const want = getOwn(op, "value");
   if (val === undefined || val === null) {
     if (want === undefined || want === null) return;
     throw new OpError(`testing value ${path} failed: test failed`);

@@ -669,10 +669,11 @@ describe("serverSideApply: rejected requests", () => {
     expect(applyError(() => apply(live, { ...cm({}), kind: "Secret" }, "m", T(1))).message).toBe("invalid object type: /v1, Kind=Secret");
   });
 
-  test("a field the schema does not declare: 500 as upstream", () => {
+  test("a field the schema does not declare: 400 with upstream's message (upstream: 500)", () => {
     const applied: KObject = { apiVersion: GV, kind: "Widget", metadata: { name: "w", namespace: "default" }, spec: { foo: 1 } };
     const e = applyError(() => apply(undefined, applied, "m", T(1), { schema: widgetSchema, apiVersion: GV }));
-    expect(e.code).toBe(500);
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("failed to create typed patch object (default/w; cluster.x-k8s.io/v1beta1, Kind=Widget): .spec.foo: field not declared in schema");
   });
 
@@ -684,6 +685,8 @@ describe("serverSideApply: rejected requests", () => {
       spec: { conditions: [{ type: "A" }, { type: "A" }] },
     };
     const e = applyError(() => apply(undefined, applied, "m", T(1), { schema: widgetSchema, apiVersion: GV }));
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe(
       'failed to create typed patch object (default/w; cluster.x-k8s.io/v1beta1, Kind=Widget): .spec.conditions: duplicate entries for key [type="A"]',
     );
@@ -692,6 +695,8 @@ describe("serverSideApply: rejected requests", () => {
   test("a wrongly typed value", () => {
     const applied: KObject = { apiVersion: GV, kind: "Widget", metadata: { name: "w" }, spec: { replicas: "3" } };
     const e = applyError(() => apply(undefined, applied, "m", T(1), { schema: widgetSchema, apiVersion: GV }));
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("failed to create typed patch object (/w; cluster.x-k8s.io/v1beta1, Kind=Widget): .spec.replicas: expected numeric (int or float), got string");
   });
 });
@@ -734,5 +739,98 @@ describe("performance", () => {
       avg = Math.min(avg, (performance.now() - start) / n);
     }
     expect(avg).toBeLessThan(1);
+  });
+});
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("keys are data, as in Go maps", () => {
+  test("server-side apply merges, owns and prunes __proto__, constructor and toString keys", () => {
+    const applied = JSON.parse(
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default","labels":{"__proto__":"l"}},' +
+        '"data":{"__proto__":"p","constructor":"c","toString":"t"}}',
+    ) as KObject;
+    const r = apply(undefined, applied, "m", T(1));
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(r.object.data)).toBe(Object.prototype);
+    expect(own(r.object.data, "__proto__")).toBe("p");
+    expect(own(r.object.data, "constructor")).toBe("c");
+    expect(own(r.object.data, "toString")).toBe("t");
+    expect(own(r.object.metadata.labels, "__proto__")).toBe("l");
+    expect(r.managedFields[0].fieldsV1).toEqual({
+      "f:data": { "f:__proto__": {}, "f:constructor": {}, "f:toString": {} },
+      "f:metadata": { "f:labels": { "f:__proto__": {} } },
+    });
+
+    // Another manager changing a __proto__ key conflicts like for any key.
+    const other = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default"},"data":{"__proto__":"x"}}') as KObject;
+    const e = applyError(() => apply(r.object, other, "other", T(2)));
+    expect(e.code).toBe(409);
+    expect(e.message).toBe('Apply failed with 1 conflict: conflict with "m": .data.__proto__');
+
+    // Applying again without constructor/toString prunes them; __proto__ stays data.
+    const again = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default"},"data":{"__proto__":"p2"}}') as KObject;
+    const r2 = apply(r.object, again, "m", T(3));
+    expect(JSON.stringify(r2.object.data)).toBe('{"__proto__":"p2"}');
+    expect(r2.object.metadata.labels).toBeUndefined();
+    expectCleanPrototype();
+  });
+
+  test("an applied __proto__ object does not leak into typed conversion or merging", () => {
+    const applied = JSON.parse(
+      '{"apiVersion":"cluster.x-k8s.io/v1beta1","kind":"Widget","metadata":{"name":"w"},"spec":{"replicas":1},"status":{"__proto__":{"polluted":"yes"}}}',
+    ) as KObject;
+    const r = apply(undefined, applied, "m", T(1), { schema: widgetSchema, apiVersion: GV });
+    expectCleanPrototype();
+    expect(own(r.object.status, "__proto__")).toEqual({ polluted: "yes" });
+    // An undeclared field named like an Object.prototype member is still undeclared.
+    const bad = JSON.parse('{"apiVersion":"cluster.x-k8s.io/v1beta1","kind":"Widget","metadata":{"name":"w"},"spec":{"constructor":1}}') as KObject;
+    const e = applyError(() => apply(undefined, bad, "m", T(1), { schema: widgetSchema, apiVersion: GV }));
+    expect(e.code).toBe(400);
+    expect(e.message).toContain(".spec.constructor: field not declared in schema");
+  });
+
+  test("updates track __proto__ keys", () => {
+    const live = create(cm({ a: "1" }), "creator", T(1));
+    const next = mergePatch(live, JSON.parse('{"data":{"__proto__":"p","hasOwnProperty":"h"}}'), "editor", T(2));
+    expectCleanPrototype();
+    expect(own(next.data, "__proto__")).toBe("p");
+    const editor = next.metadata.managedFields!.find((m) => m.manager === "editor")!;
+    expect(editor.fieldsV1).toEqual({ "f:data": { "f:__proto__": {}, "f:hasOwnProperty": {} } });
+  });
+});
+
+describe("values nested 1000 deep", () => {
+  test("server-side apply and updates of a 1000-deep preserve-unknown-fields value", () => {
+    const schema: JSONSchemaProps = {
+      type: "object",
+      properties: { apiVersion: str, kind: str, metadata: { type: "object" }, spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+    };
+    // maps all the way down (their fields are owned one by one), with a nested list at the bottom
+    const deep = (leaf: unknown): unknown => {
+      let v: unknown = [[[leaf]]];
+      for (let i = 0; i < 994; i++) v = { a: v, b: i };
+      return v;
+    };
+    const obj = (leaf: unknown): KObject => ({ apiVersion: GV, kind: "Widget", metadata: { name: "w" }, spec: deep(leaf) as Record<string, unknown> });
+    const r = apply(undefined, obj(1), "m", T(1), { schema, apiVersion: GV });
+    expect(r.object.spec).toEqual(deep(1));
+    const r2 = apply(r.object, obj(2), "m", T(2), { schema, apiVersion: GV });
+    expect(r2.object.spec).toEqual(deep(2));
+    const e = applyError(() => apply(r2.object, obj(3), "other", T(3), { schema, apiVersion: GV }));
+    expect(e.code).toBe(409);
+    const r3 = apply(r2.object, obj(3), "other", T(3), { schema, apiVersion: GV, force: true });
+    expect(r3.object.spec).toEqual(deep(3));
+    const updated = update(r3.object, { ...r3.object, spec: deep(4) as Record<string, unknown> }, "editor", T(4), { schema, apiVersion: GV });
+    // "other" applied every field too (shared with "m"); the list at the bottom moved to "editor".
+    expect(updated.metadata.managedFields!.map((m) => m.manager).sort()).toEqual(["editor", "m", "other"]);
   });
 });

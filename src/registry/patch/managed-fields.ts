@@ -19,6 +19,12 @@
  * - strip: apiVersion, kind, metadata.{name,namespace,uid,resourceVersion,generation,
  *   creationTimestamp,selfLink,clusterName,managedFields} and `metadata` itself are never owned;
  * - the structured-merge-diff updater: comparison, ownership transfer, conflicts, prune.
+ *
+ * Deliberate difference from kube-apiserver: an applied configuration that does not fit the
+ * schema ("failed to create typed patch object …": undeclared fields, duplicate list keys, wrong
+ * types) is a plain Go error upstream, answered with 500 and reason ""; here it is 400 BadRequest
+ * with upstream's message, since bad input is always a client error with a reason. (Failures
+ * about the stored object — its managedFields or its typed conversion — stay 500.)
  * @module
  */
 import { ApiError, type StatusCause, badRequest, fieldError } from "../../lib/api-errors.ts";
@@ -27,6 +33,7 @@ import type { JSONSchemaProps } from "../schema/types.ts";
 import { type Atom, rootAtom } from "./atoms.ts";
 import { FieldSet, type PathElement, fieldPE, renderPath, toFieldSet } from "./fieldpath.ts";
 import { goJson, goJsonString, goQuote, isObject } from "../../lib/go-format.ts";
+import { hasOwn } from "../schema/own.ts";
 import {
   compareValues,
   ensureNamedFieldsAreMembers,
@@ -281,7 +288,7 @@ function strip(fields: Map<string, VersionedSet>, id: string): void {
 
 /** The object without metadata.managedFields (a shallow copy; inputs are never mutated). */
 function withoutManagedFields(o: KObject): KObject {
-  if (!o.metadata || !("managedFields" in o.metadata)) return o;
+  if (!o.metadata || !hasOwn(o.metadata, "managedFields")) return o;
   const { managedFields: _drop, ...meta } = o.metadata;
   return { ...o, metadata: meta };
 }
@@ -605,8 +612,8 @@ export function conflictError(conflicts: Conflict[]): ApiError {
 /**
  * Server-side apply (FieldManager.Apply): merges `applied` into `live`, moves ownership, prunes
  * what the manager stopped applying, and throws the 409 of upstream on conflicts unless `force`.
- * Also throws 400 for a wrong apiVersion/kind or applied managedFields, and 500 (reason "") for
- * an applied object that does not fit the schema, as upstream.
+ * Also throws 400 for a wrong apiVersion/kind, applied managedFields, or an applied object that
+ * does not fit the schema (upstream: 500 with reason "" for the latter).
  */
 export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyResult {
   const ctx = makeCtx(opts.schema, opts.apiVersion, opts.subresource, opts.now, opts.resetFields);
@@ -627,7 +634,7 @@ export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyRe
   if (Array.isArray(applied.metadata?.managedFields)) throw badRequest("metadata.managedFields must be nil");
   // typed conversions
   const patchErrs = validateValue(applied, ctx.root, { allowDuplicates: false, lenientUndeclared: false });
-  if (patchErrs.length > 0) throw serverError(`failed to create typed patch object (${objectGVKNN(applied)}): ${formatValidationErrors(patchErrs)}`);
+  if (patchErrs.length > 0) throw badRequest(`failed to create typed patch object (${objectGVKNN(applied)}): ${formatValidationErrors(patchErrs)}`);
   const empty = opts.emptyObject ?? emptyObjectFor(applied);
   const liveV = withoutManagedFields(live ?? empty);
   const liveErrs = validateValue(liveV, ctx.root, { allowDuplicates: true, lenientUndeclared: true });

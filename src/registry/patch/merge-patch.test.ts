@@ -69,3 +69,62 @@ describe("applyMergePatch", () => {
     expect(applyMergePatch(doc(), [1, { a: null }])).toEqual([1, {}]);
   });
 });
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+function deep(n: number, leaf: unknown = 1, key = "a"): unknown {
+  let v = leaf;
+  for (let i = 0; i < n; i++) v = i % 2 ? [v] : { [key]: v };
+  return v;
+}
+
+describe("applyMergePatch: keys are data, as in Go maps", () => {
+  test("__proto__ in a patch is merged as a key and never reaches Object.prototype", () => {
+    const out = applyMergePatch(doc(), JSON.parse('{"__proto__":{"polluted":"yes"}}')) as Record<string, unknown>;
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(own(out, "__proto__")).toEqual({ polluted: "yes" });
+    expect(JSON.stringify(out)).toContain('"__proto__":{"polluted":"yes"}');
+  });
+
+  test("constructor, prototype, hasOwnProperty and toString are ordinary keys", () => {
+    const patch = JSON.parse('{"spec":{"constructor":{"a":1,"b":null},"prototype":"p","hasOwnProperty":1,"toString":{"x":{"y":null}}}}');
+    const out = applyMergePatch(doc(), patch) as Record<string, Record<string, unknown>>;
+    expectCleanPrototype();
+    expect(own(out.spec, "constructor")).toEqual({ a: 1 });
+    expect(own(out.spec, "prototype")).toBe("p");
+    expect(own(out.spec, "hasOwnProperty")).toBe(1);
+    expect(own(out.spec, "toString")).toEqual({ x: {} });
+  });
+
+  test("an existing __proto__ key merges and deletes like any other", () => {
+    const base = JSON.parse('{"spec":{"__proto__":{"a":1,"b":2}}}');
+    const merged = applyMergePatch(base, JSON.parse('{"spec":{"__proto__":{"b":null,"c":3}}}')) as Record<string, object>;
+    expect(own(merged.spec, "__proto__")).toEqual({ a: 1, c: 3 });
+    expect(Object.getPrototypeOf(merged.spec)).toBe(Object.prototype);
+    const deleted = applyMergePatch(base, JSON.parse('{"spec":{"__proto__":null}}')) as Record<string, object>;
+    expect(Object.hasOwn(deleted.spec, "__proto__")).toBe(false);
+    expect(Object.getPrototypeOf(deleted.spec)).toBe(Object.prototype);
+    expectCleanPrototype();
+  });
+});
+
+describe("applyMergePatch: values nested 1000 deep", () => {
+  test("merges and replaces 1000-deep maps and arrays", () => {
+    const out = applyMergePatch({ spec: deep(1000) }, { spec: deep(1000, 2), other: deep(1000, null) }) as Record<string, unknown>;
+    expect(out.spec).toEqual(deep(1000, 2));
+    // null members of a new value are pruned at any depth
+    expect(JSON.stringify(out.other)).toBe(JSON.stringify(deep(1000, null)).replace('{"a":null}', "{}"));
+    const chain = (n: number, leaf: unknown): unknown => (n === 0 ? leaf : { a: chain(n - 1, leaf) });
+    const maps = applyMergePatch({ spec: chain(998, { x: 1 }) }, { spec: chain(998, { y: 2, z: null }) }) as Record<string, unknown>;
+    expect(maps.spec).toEqual(chain(998, { x: 1, y: 2 }));
+  });
+});

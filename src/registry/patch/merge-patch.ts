@@ -7,10 +7,14 @@
  * - a patch that is JSON `null`, a string, a number or a boolean is rejected with 400
  *   "Invalid JSON Patch";
  * - an array patch replaces the whole document (kube-apiserver then fails to decode it).
+ *
+ * Keys are data, as in Go maps: `__proto__`, `constructor`, … are merged like any other key and
+ * never reach a prototype.
  * @module
  */
 import { ApiError } from "../../lib/api-errors.ts";
 import { isObject } from "../../lib/go-format.ts";
+import { getOwn, setOwn } from "../schema/own.ts";
 
 export const INVALID_JSON_PATCH = "Invalid JSON Patch";
 
@@ -31,9 +35,9 @@ function mergeDocs(out: Record<string, unknown>, patch: Record<string, unknown>)
       delete out[k];
       continue;
     }
-    const cur = out[k];
-    if (cur === undefined || cur === null) out[k] = pruneNulls(structuredClone(v));
-    else out[k] = mergeValue(cur, v);
+    const cur = getOwn(out, k);
+    if (cur === undefined || cur === null) setOwn(out, k, pruneNulls(structuredClone(v)));
+    else setOwn(out, k, mergeValue(cur, v));
   }
   return out;
 }

@@ -267,23 +267,27 @@ describe("applyStrategicMergePatch: errors", () => {
     expect(e.message).toBe("invalid patch format of setElementOrder list");
   });
 
-  test("an unknown $patch value in a map fails as upstream (plain error, 500)", () => {
+  test("an unknown $patch value in a map is 400 with upstream's message (upstream: plain error, 500)", () => {
     const e = fail(() => applyStrategicMergePatch(pod(), { spec: { nodeSelector: { $patch: "frob", a: "1" } } }, podSchema));
-    expect(e.code).toBe(500);
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("unknown patch type: frob in map: map[$patch:frob a:1]");
   });
 
   test("$patch: merge is not supported in a list or a map", () => {
     const e = fail(() => applyStrategicMergePatch(pod(), { spec: { containers: [{ name: "app", $patch: "merge" }] } }, podSchema));
-    expect(e.code).toBe(500);
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("merging lists cannot yet be specified in the patch");
     const e2 = fail(() => applyStrategicMergePatch(pod(), { spec: { nodeSelector: { $patch: "merge" } } }, podSchema));
+    expect(e2.code).toBe(400);
     expect(e2.message).toBe("unknown patch type: merge in map: map[$patch:merge]");
   });
 
   test("a merge-list item without the merge key fails", () => {
     const e = fail(() => applyStrategicMergePatch(pod(), { spec: { containers: [{ image: "x" }] } }, podSchema));
-    expect(e.code).toBe(500);
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe("map: map[image:x] does not contain declared merge key: name");
   });
 
@@ -295,7 +299,8 @@ describe("applyStrategicMergePatch: errors", () => {
         podSchema,
       ),
     );
-    expect(e.code).toBe(500);
+    expect(e.code).toBe(400);
+    expect(e.reason).toBe("BadRequest");
     expect(e.message).toBe(
       "The order in patch list:\n[map[name:side] map[name:app]]\n doesn't match $setElementOrder list:\n[map[name:app] map[name:side]]\n",
     );
@@ -307,5 +312,75 @@ describe("applyStrategicMergePatch: errors", () => {
     const e = fail(() => applyStrategicMergePatch(p, { metadata: { finalizers: [["x"]] } }, podSchema));
     expect(e.code).toBe(422);
     expect(e.reason).toBe("Invalid");
+  });
+});
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("applyStrategicMergePatch: keys are data, as in Go maps", () => {
+  test("__proto__, constructor and toString keys merge as data and never reach Object.prototype", () => {
+    const patch = JSON.parse(
+      '{"__proto__":{"polluted":"yes"},"metadata":{"labels":{"__proto__":"l","constructor":"c"}},' +
+        '"spec":{"nodeSelector":{"toString":"t","__proto__":"n"},"template":{"__proto__":{"polluted":"yes"}},' +
+        '"containers":[{"name":"__proto__","image":"i","__proto__":{"polluted":"yes"}}]}}',
+    );
+    const out = applyStrategicMergePatch(pod(), patch, podSchema) as any;
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(own(out, "__proto__")).toEqual({ polluted: "yes" });
+    expect(own(out.metadata.labels, "__proto__")).toBe("l");
+    expect(own(out.metadata.labels, "constructor")).toBe("c");
+    expect(own(out.spec.nodeSelector, "toString")).toBe("t");
+    expect(own(out.spec.nodeSelector, "__proto__")).toBe("n");
+    expect(out.spec.nodeSelector.zone).toBe("a");
+    expect(own(out.spec.template, "__proto__")).toEqual({ polluted: "yes" });
+    const added = out.spec.containers.find((c: any) => c.name === "__proto__");
+    expect(added.image).toBe("i");
+    expect(own(added, "__proto__")).toEqual({ polluted: "yes" });
+  });
+
+  test("an existing __proto__ key merges; null deletes it; directives on such keys work", () => {
+    const base = JSON.parse('{"metadata":{"name":"p","finalizers":["a","__proto__"]},"spec":{"nodeSelector":{"__proto__":"x","zone":"a"}}}');
+    const out = applyStrategicMergePatch(
+      base,
+      JSON.parse('{"metadata":{"$deleteFromPrimitiveList/finalizers":["__proto__"]},"spec":{"nodeSelector":{"__proto__":null,"constructor":"c"}}}'),
+      podSchema,
+    ) as any;
+    expect(out.metadata.finalizers).toEqual(["a"]);
+    expect(Object.hasOwn(out.spec.nodeSelector, "__proto__")).toBe(false);
+    expect(Object.getPrototypeOf(out.spec.nodeSelector)).toBe(Object.prototype);
+    expect(own(out.spec.nodeSelector, "constructor")).toBe("c");
+    expectCleanPrototype();
+  });
+
+  test("a merge key that is only inherited is missing (400)", () => {
+    const e = fail(() => applyStrategicMergePatch(pod(), { spec: { containers: [JSON.parse('{"__proto__":{"name":"app"},"image":"x"}')] } }, podSchema));
+    expect(e.code).toBe(400);
+    expect(e.message).toContain("does not contain declared merge key: name");
+    expectCleanPrototype();
+  });
+});
+
+describe("applyStrategicMergePatch: values nested 1000 deep", () => {
+  test("merges 1000-deep maps and arrays under a preserve-unknown-fields schema", () => {
+    const schema: JSONSchemaProps = { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+    const deep = (n: number, leaf: unknown): unknown => {
+      let v = leaf;
+      for (let i = 0; i < n; i++) v = i % 2 ? [v] : { a: v, [`k${i % 3}`]: i };
+      return v;
+    };
+    const chain = (n: number, leaf: unknown): unknown => (n === 0 ? leaf : { a: chain(n - 1, leaf) });
+    const out = applyStrategicMergePatch({ spec: deep(999, 1), maps: chain(998, { x: 1 }) }, { spec: deep(999, 2), maps: chain(998, { y: 2, x: null }), added: deep(999, 3) }, schema) as any;
+    expect(out.spec).toEqual(deep(999, 2));
+    expect(out.maps).toEqual(chain(998, { y: 2 }));
+    expect(out.added).toEqual(deep(999, 3));
   });
 });

@@ -13,9 +13,14 @@
  *   `$deleteFromPrimitiveList/<field>`, `$setElementOrder/<field>`; none is left in the result.
  *
  * Errors follow interpretStrategicMergePatchError: malformed directives → 400 BadRequest
- * ("invalid patch format of …"); lists of lists → 422; other upstream failures (unknown
- * `$patch` value, missing merge key, order mismatch) are plain Go errors upstream → 500 with
- * reason "" and the same message.
+ * ("invalid patch format of …"); lists of lists → 422. Deliberate difference from
+ * kube-apiserver: the other failures (unknown `$patch` value, `$patch: merge` in a list, missing
+ * merge key, `$setElementOrder` mismatch, mixed element types, …) are plain Go errors upstream,
+ * which it answers with 500 and reason ""; here they are 400 BadRequest with upstream's message,
+ * since bad input is always a client error with a reason.
+ *
+ * Object keys are data, as in Go maps: `__proto__`, `constructor`, … merge like any other key
+ * (own properties only) and never reach a prototype.
  * @module
  */
 import { ApiError } from "../../lib/api-errors.ts";
@@ -23,6 +28,7 @@ import type { JSONSchemaProps } from "../schema/types.ts";
 import { OBJECT_META_SCHEMA } from "./atoms.ts";
 import { goTypeName, goV, isObject, jsonKindName } from "../../lib/go-format.ts";
 import { PATCH_REJECTED_MESSAGE } from "./json-patch.ts";
+import { getOwn, hasOwn, setOwn } from "../schema/own.ts";
 
 const DIRECTIVE = "$patch";
 const DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList";
@@ -41,7 +47,8 @@ const unprocessable = (detail: string) => {
   (e as Error & { cause?: unknown }).cause = new Error(detail);
   return e;
 };
-const goError = (msg: string) => new ApiError(500, "", msg);
+/** A plain Go error upstream (500 there); a client error here. */
+const goError = (msg: string) => new ApiError(400, "BadRequest", msg);
 
 type JMap = Record<string, unknown>;
 type Schema = JSONSchemaProps | undefined;
@@ -61,8 +68,8 @@ export function applyStrategicMergePatch(doc: object, patch: unknown, schema: JS
 }
 
 function withObjectMeta(schema: JSONSchemaProps): JSONSchemaProps {
-  const meta = schema.properties?.metadata;
-  if (meta?.properties) return schema;
+  const meta = schema.properties && getOwn(schema.properties, "metadata");
+  if (isObject(meta) && meta.properties) return schema;
   return { ...schema, properties: { ...(schema.properties ?? {}), metadata: OBJECT_META_SCHEMA } };
 }
 
@@ -76,16 +83,20 @@ interface PatchMeta {
 function fieldSchema(schema: Schema, key: string): Schema {
   if (!schema) return undefined;
   const props = schema.properties;
-  if (props && Object.prototype.hasOwnProperty.call(props, key)) return props[key];
+  if (isObject(props) && hasOwn(props, key)) {
+    const p = props[key];
+    return isObject(p) ? p : undefined;
+  }
   const ap = schema.additionalProperties;
-  return typeof ap === "object" ? ap : undefined;
+  return isObject(ap) ? ap : undefined;
 }
 
 function patchMeta(s: Schema): PatchMeta {
   const strategy = s?.["x-kubernetes-patch-strategy"];
+  const mergeKey = s?.["x-kubernetes-patch-merge-key"];
   return {
-    strategies: strategy ? strategy.split(",") : [],
-    mergeKey: s?.["x-kubernetes-patch-merge-key"] ?? "",
+    strategies: typeof strategy === "string" && strategy ? strategy.split(",") : [],
+    mergeKey: typeof mergeKey === "string" ? mergeKey : "",
   };
 }
 
@@ -98,7 +109,8 @@ function lookupStruct(schema: Schema, key: string): { sub: Schema; meta: PatchMe
 /** LookupPatchMetadataForSlice: the items' schema and the list's patch metadata. */
 function lookupSlice(schema: Schema, key: string): { sub: Schema; meta: PatchMeta } {
   const s = fieldSchema(schema, key);
-  return { sub: s?.items, meta: patchMeta(s) };
+  const items = s?.items;
+  return { sub: isObject(items) ? items : undefined, meta: patchMeta(s) };
 }
 
 /** extractRetainKeysPatchStrategy: the non-retainKeys strategy. */
@@ -158,10 +170,10 @@ function removeDirectives(v: unknown): [unknown, boolean] {
     return [out, true];
   }
   if (isObject(v)) {
-    if (DIRECTIVE in v) return [null, false];
+    if (hasOwn(v, DIRECTIVE)) return [null, false];
     for (const k of Object.keys(v)) {
       const [nv, keep] = removeDirectives(v[k]);
-      if (keep) v[k] = nv;
+      if (keep) setOwn(v, k, nv);
       else delete v[k];
     }
     return [v, true];
@@ -192,7 +204,7 @@ function scrub(v: unknown): unknown {
   if (isObject(v)) {
     for (const k of Object.keys(v)) {
       if (isDirectiveKey(k) || v[k] === null) delete v[k];
-      else v[k] = scrub(v[k]);
+      else setOwn(v, k, scrub(v[k]));
     }
   }
   return v;
@@ -217,7 +229,7 @@ function handleDirectiveInMergeMap(directive: unknown, patch: JMap): JMap {
 }
 
 function mergeMap(original: JMap | null, patch: JMap, schema: Schema): JMap {
-  if (DIRECTIVE in patch) return handleDirectiveInMergeMap(patch[DIRECTIVE], patch);
+  if (hasOwn(patch, DIRECTIVE)) return handleDirectiveInMergeMap(patch[DIRECTIVE], patch);
   const orig: JMap = original ?? {};
   applyRetainKeysDirective(orig, patch);
   mergePatchIntoOriginal(orig, patch, schema);
@@ -237,10 +249,10 @@ function mergeMap(original: JMap | null, patch: JMap, schema: Schema): JMap {
       delete orig[key];
       continue;
     }
-    if (!Object.prototype.hasOwnProperty.call(orig, key)) {
+    if (!hasOwn(orig, key)) {
       if (!isDeleteList) {
         const [v, keep] = takePatchValue(patchV);
-        if (keep) orig[key] = v;
+        if (keep) setOwn(orig, key, v);
         else delete orig[key];
       }
       continue;
@@ -249,15 +261,15 @@ function mergeMap(original: JMap | null, patch: JMap, schema: Schema): JMap {
     if (isObject(origV) && isObject(patchV)) {
       const { sub, meta } = lookupStruct(schema, key);
       const strategy = otherStrategy(meta.strategies);
-      orig[key] = strategy !== "replace" ? mergeMap(origV, patchV, sub) : scrub(patchV);
+      setOwn(orig, key, strategy !== "replace" ? mergeMap(origV, patchV, sub) : scrub(patchV));
     } else if (Array.isArray(origV) && Array.isArray(patchV)) {
       const { sub, meta } = lookupSlice(schema, key);
       const strategy = otherStrategy(meta.strategies);
-      orig[key] = mergeSliceHandler(origV, patchV, sub, strategy, meta.mergeKey, isDeleteList, key);
+      setOwn(orig, key, mergeSliceHandler(origV, patchV, sub, strategy, meta.mergeKey, isDeleteList, key));
     } else if (!isDeleteList) {
       // Different types (or scalars): the patch value replaces.
       const [v, keep] = takePatchValue(patchV);
-      if (keep) orig[key] = v;
+      if (keep) setOwn(orig, key, v);
       else delete orig[key];
     }
   }
@@ -265,7 +277,7 @@ function mergeMap(original: JMap | null, patch: JMap, schema: Schema): JMap {
 }
 
 function applyRetainKeysDirective(original: JMap, patch: JMap): void {
-  if (!(RETAIN_KEYS in patch)) return;
+  if (!hasOwn(patch, RETAIN_KEYS)) return;
   const retain = patch[RETAIN_KEYS];
   delete patch[RETAIN_KEYS];
   if (!Array.isArray(retain)) throw bad(ERR_BAD_PATCH_FORMAT_FOR_RETAIN_KEYS);
@@ -285,8 +297,8 @@ function mergePatchIntoOriginal(original: JMap, patch: JMap, schema: Schema): vo
     delete patch[key];
     if (!Array.isArray(setOrder)) throw errBadArgType("[]interface {}", setOrder);
     const origKey = extractKey(key, SET_ELEMENT_ORDER);
-    const foundOrig = Object.prototype.hasOwnProperty.call(original, origKey);
-    const foundPatch = Object.prototype.hasOwnProperty.call(patch, origKey);
+    const foundOrig = hasOwn(original, origKey);
+    const foundPatch = hasOwn(patch, origKey);
     let origList: unknown[] | undefined;
     let patchList: unknown[] | undefined;
     if (foundOrig) {
@@ -312,7 +324,7 @@ function mergePatchIntoOriginal(original: JMap, patch: JMap, schema: Schema): vo
     const kind = sliceElementKind(origList ?? [], patchList ?? []);
     let serverOrder = origList ?? [];
     if (foundOrig && foundPatch && strategy === "merge" && kind === "map") serverOrder = aliasedServerOrder(serverOrder, patchList!, mergeKey);
-    original[origKey] = normalizeElementOrder(patchItems, serverOnly, setOrder, serverOrder, mergeKey, kind);
+    setOwn(original, origKey, normalizeElementOrder(patchItems, serverOnly, setOrder, serverOrder, mergeKey, kind));
     delete patch[origKey];
   }
 }
@@ -332,15 +344,15 @@ function aliasedServerOrder(orig: unknown[], patch: unknown[], mergeKey: string)
   const find = (key: unknown) => {
     for (let i = 0; i < len; i++) {
       const it = view[i];
-      if (isObject(it) && Object.prototype.hasOwnProperty.call(it, mergeKey) && goEq(it[mergeKey], key)) return i;
+      if (isObject(it) && hasOwn(it, mergeKey) && goEq(it[mergeKey], key)) return i;
     }
     return -1;
   };
   let replace = false;
   for (const item of patch) {
-    if (!isObject(item) || !(DIRECTIVE in item)) continue;
+    if (!isObject(item) || !hasOwn(item, DIRECTIVE)) continue;
     if (item[DIRECTIVE] === "replace") replace = true;
-    if (item[DIRECTIVE] !== "delete" || !Object.prototype.hasOwnProperty.call(item, mergeKey)) continue;
+    if (item[DIRECTIVE] !== "delete" || !hasOwn(item, mergeKey)) continue;
     for (let i = find(item[mergeKey]); i >= 0; i = find(item[mergeKey])) {
       view.copyWithin(i, i + 1, len);
       len--;
@@ -348,8 +360,8 @@ function aliasedServerOrder(orig: unknown[], patch: unknown[], mergeKey: string)
   }
   if (replace) return view;
   for (const item of patch) {
-    if (!isObject(item) || DIRECTIVE in item) continue;
-    if (find(item[mergeKey]) >= 0) continue;
+    if (!isObject(item) || hasOwn(item, DIRECTIVE)) continue;
+    if (find(getOwn(item, mergeKey)) >= 0) continue;
     if (len >= n) break;
     view[len++] = item;
   }
@@ -412,7 +424,7 @@ function findMapByKey(list: unknown[], key: string, value: unknown): [JMap, numb
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
     if (!isObject(item)) throw goError(`value for key ${i} is not a map`);
-    if (Object.prototype.hasOwnProperty.call(item, key) && goEq(item[key], value)) return [item, i];
+    if (hasOwn(item, key) && goEq(item[key], value)) return [item, i];
   }
   return undefined;
 }
@@ -422,14 +434,15 @@ function mergeSliceWithSpecialElements(original: unknown[], patch: unknown[], me
   let replace = false;
   let orig = original;
   for (const v of patch) {
-    const m = v as JMap;
-    if (!(DIRECTIVE in m)) {
+    if (!isObject(v)) throw errBadArgType("map[string]interface {}", v);
+    const m = v;
+    if (!hasOwn(m, DIRECTIVE)) {
       rest.push(v);
       continue;
     }
     switch (m[DIRECTIVE]) {
       case "delete":
-        if (!Object.prototype.hasOwnProperty.call(m, mergeKey)) throw errNoMergeKey(m, mergeKey);
+        if (!hasOwn(m, mergeKey)) throw errNoMergeKey(m, mergeKey);
         for (;;) {
           const found = findMapByKey(orig, mergeKey, m[mergeKey]);
           if (!found) break;
@@ -452,8 +465,9 @@ function mergeSliceWithSpecialElements(original: unknown[], patch: unknown[], me
 function mergeSliceWithoutSpecialElements(original: unknown[], patch: unknown[], mergeKey: string, schema: Schema): unknown[] {
   const out = [...original];
   for (const v of patch) {
-    const m = v as JMap;
-    if (!Object.prototype.hasOwnProperty.call(m, mergeKey)) throw errNoMergeKey(m, mergeKey);
+    if (!isObject(v)) throw errBadArgType("map[string]interface {}", v);
+    const m = v;
+    if (!hasOwn(m, mergeKey)) throw errNoMergeKey(m, mergeKey);
     const found = findMapByKey(out, mergeKey, m[mergeKey]);
     if (found) out[found[1]] = mergeMap(found[0], m, schema);
     else {
@@ -480,14 +494,14 @@ function partitionMaps(list: unknown[], by: unknown[], mergeKey: string): [unkno
   const serverOnly: unknown[] = [];
   for (const v of list) {
     if (!isObject(v)) throw errBadArgType("map[string]interface {}", v);
-    if (!Object.prototype.hasOwnProperty.call(v, mergeKey)) throw errNoMergeKey(v, mergeKey);
+    if (!hasOwn(v, mergeKey)) throw errNoMergeKey(v, mergeKey);
     (findMapByKey(by, mergeKey, v[mergeKey]) ? inPatch : serverOnly).push(v);
   }
   return [inPatch, serverOnly];
 }
 
 function keyOf(v: unknown, mergeKey: string, kind: ElemKind): unknown {
-  return kind === "map" ? (isObject(v) ? v[mergeKey] : undefined) : v;
+  return kind === "map" ? (isObject(v) ? getOwn(v, mergeKey) : undefined) : v;
 }
 
 function indexIn(list: unknown[], v: unknown, mergeKey: string, kind: ElemKind): number {
@@ -500,7 +514,7 @@ function validateMergeKeyInLists(mergeKey: string, ...lists: unknown[][]): void 
   for (const l of lists)
     for (const v of l) {
       if (!isObject(v)) throw errBadArgType("map[string]interface {}", v);
-      if (!Object.prototype.hasOwnProperty.call(v, mergeKey)) throw errNoMergeKey(v, mergeKey);
+      if (!hasOwn(v, mergeKey)) throw errNoMergeKey(v, mergeKey);
     }
 }
 
@@ -509,8 +523,8 @@ function normalizeSliceOrder(toSort: unknown[], order: unknown[], mergeKey: stri
   let toDelete: unknown[] = [];
   if (kind === "map") {
     validateMergeKeyInLists(mergeKey, toSort, order);
-    items = toSort.filter((v) => (v as JMap)[DIRECTIVE] !== "delete");
-    toDelete = toSort.filter((v) => (v as JMap)[DIRECTIVE] === "delete");
+    items = toSort.filter((v) => getOwn(v as JMap, DIRECTIVE) !== "delete");
+    toDelete = toSort.filter((v) => getOwn(v as JMap, DIRECTIVE) === "delete");
   }
   const idx = items.map((v, i) => ({ v, i, o: indexIn(order, v, mergeKey, kind) }));
   idx.sort((a, b) => (a.o >= 0 && b.o >= 0 && a.o !== b.o ? a.o - b.o : a.i - b.i));
@@ -549,13 +563,13 @@ function validatePatchWithSetOrderList(patchList: unknown[], setOrder: unknown[]
   let nonDelete = patchList;
   if (mergeKey) {
     for (const v of patchList) if (!isObject(v)) throw errBadArgType("map[string]interface {}", v);
-    nonDelete = patchList.filter((v) => (v as JMap)[DIRECTIVE] !== "delete");
+    nonDelete = patchList.filter((v) => getOwn(v as JMap, DIRECTIVE) !== "delete");
   }
   let pi = 0;
   let si = 0;
   while (pi < nonDelete.length && si < setOrder.length) {
     const item = nonDelete[pi];
-    if (isObject(item) && DIRECTIVE in item) {
+    if (isObject(item) && hasOwn(item, DIRECTIVE)) {
       pi++;
       continue;
     }
@@ -565,8 +579,8 @@ function validatePatchWithSetOrderList(patchList: unknown[], setOrder: unknown[]
       const a = item as JMap;
       const b = setOrder[si];
       if (!isObject(b)) throw errBadArgType("map[string]interface {}", b);
-      if (!(mergeKey in a)) throw errNoMergeKey(a, mergeKey);
-      if (!(mergeKey in b)) throw errNoMergeKey(b, mergeKey);
+      if (!hasOwn(a, mergeKey)) throw errNoMergeKey(a, mergeKey);
+      if (!hasOwn(b, mergeKey)) throw errNoMergeKey(b, mergeKey);
       eq = goEq(a[mergeKey], b[mergeKey]);
     }
     if (eq) pi++;

@@ -4,7 +4,8 @@
  * server-side apply merge: maps merge, list-maps merge by key, sets union, atomic replace),
  * removal of a field set, and EnsureNamedFieldsAreMembers.
  *
- * Values: `undefined` means absent, `null` is an explicit null.
+ * Values: `undefined` means absent, `null` is an explicit null. Object keys are data, as in Go
+ * maps: reads see own properties only and writes never reach a prototype (`__proto__` included).
  * @module
  */
 import { type Atom, DEDUCED, EMPTY_ATOM } from "./atoms.ts";
@@ -20,6 +21,7 @@ import {
 } from "./fieldpath.ts";
 import { goTypeName, goV, isObject } from "../../lib/go-format.ts";
 import { deepEqual } from "../../lib/kobject.ts";
+import { getOwn, setOwn } from "../schema/own.ts";
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -222,7 +224,7 @@ function cmpHandle(kind: Kind | null, l: unknown, r: unknown, atom: Atom, path: 
         for (const k of keysOf(lm)) {
           seen.add(k);
           path.push(fieldPE(k));
-          cmpNode(lm[k], rm ? rm[k] : undefined, entryAtom(atom, k, true)!, path, c);
+          cmpNode(lm[k], rm ? getOwn(rm, k) : undefined, entryAtom(atom, k, true)!, path, c);
           path.pop();
         }
       if (rm)
@@ -320,14 +322,14 @@ function mergeHandle(kind: Kind | null, l: unknown, r: unknown, atom: Atom): unk
       const out: Record<string, unknown> = {};
       if (lm)
         for (const k of keysOf(lm)) {
-          const v = mergeNode(lm[k], rm ? rm[k] : undefined, entryAtom(atom, k, true)!);
-          if (v !== undefined) out[k] = v;
+          const v = mergeNode(lm[k], rm ? getOwn(rm, k) : undefined, entryAtom(atom, k, true)!);
+          if (v !== undefined) setOwn(out, k, v);
         }
       if (rm)
         for (const k of keysOf(rm)) {
-          if (lm && lm[k] !== undefined) continue;
+          if (lm && getOwn(lm, k) !== undefined) continue;
           const v = mergeNode(undefined, rm[k], entryAtom(atom, k, true)!);
-          if (v !== undefined) out[k] = v;
+          if (v !== undefined) setOwn(out, k, v);
         }
       return Object.keys(out).length > 0 ? out : undefined;
     }
@@ -448,7 +450,7 @@ export function removeItems(v: unknown, set: FieldSet, atom: Atom): unknown {
         const pe = fieldPE(k);
         if (set.members.has(pe)) continue;
         const sub = set.children.get(pe);
-        out[k] = sub && !sub.isEmpty() ? removeItems(v[k], sub, entryAtom(atom, k, true)!) : v[k];
+        setOwn(out, k, sub && !sub.isEmpty() ? removeItems(v[k], sub, entryAtom(atom, k, true)!) : v[k]);
       }
       return Object.keys(out).length > 0 ? out : null;
     }

@@ -11,7 +11,7 @@ import type { Resolved } from "../registry.ts";
 import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
-import { checkNamespaceWritable, isTerminatingCRD, type RestDeps } from "./deps.ts";
+import { checkNamespaceWritable, type RestDeps } from "./deps.ts";
 import { expiresAt, omitEmpty, resetFieldsFor, setManagedFields, tracksGeneration } from "./write-helpers.ts";
 
 const GENERATE_NAME_ATTEMPTS = 8;
@@ -109,7 +109,7 @@ export function create(d: RestDeps, r: Resolved, namespace: string | undefined, 
     return resource.hooks.virtualCreate(body, ctx.user);
   }
   if (!resource.verbs.includes("create")) throw methodNotAllowed();
-  if (isTerminatingCRD(d, r)) {
+  if (d.registry.crdTerminating(resource)) {
     throw methodNotAllowed(`create not allowed while custom resource definition is terminating`);
   }
   const stored = admitCreate(d, r, namespace, body, ctx, opts);

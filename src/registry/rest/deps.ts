@@ -6,7 +6,7 @@
 import { forbidden, notFound } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import type { Store, StoredRow } from "../../store/store.ts";
-import type { Registry, Resolved } from "../registry.ts";
+import type { Registry } from "../registry.ts";
 import type { Resource } from "../types.ts";
 
 export interface RestDeps {
@@ -33,10 +33,9 @@ export function mustGetStored(d: RestDeps, resource: Resource, namespace: string
 /** Creating into a missing namespace is 404, into a terminating one 403 (NamespaceTerminating). */
 export function checkNamespaceWritable(d: RestDeps, resource: Resource, namespace: string, name: string): void {
   if (!resource.namespaced) return;
-  const row = d.store.get("namespaces", "", namespace);
-  if (!row) throw notFound({ group: "", resource: "namespaces" }, namespace);
-  const ns = parseRow(row);
-  if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === "Terminating") {
+  const terminating = d.registry.namespaceTerminating(namespace);
+  if (terminating === undefined) throw notFound({ group: "", resource: "namespaces" }, namespace);
+  if (terminating) {
     const what = resource.group ? `${resource.plural}.${resource.group}` : resource.plural;
     throw forbidden(`${what} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
       name,
@@ -45,9 +44,4 @@ export function checkNamespaceWritable(d: RestDeps, resource: Resource, namespac
       causes: [{ reason: "NamespaceTerminating", message: `namespace ${namespace} is being terminated`, field: "metadata.namespace" }],
     });
   }
-}
-
-export function isTerminatingCRD(d: RestDeps, r: Resolved): boolean {
-  const crd = d.registry.crdServing(r.resource);
-  return Boolean(crd?.metadata.deletionTimestamp);
 }

@@ -16,6 +16,8 @@ import { FUNCTION_RESULTS, KNOWN_FUNCTIONS, k8sLibrary } from "./cel-library.ts"
 import { celEscape } from "./cel-values.ts";
 import { parseGoDuration } from "./formats.ts";
 import { compileGoRegex } from "./go-regex.ts";
+import { hasOwn, isObject } from "./own.ts";
+import { additionalSchema, itemsOf, propertyEntries, stringOf } from "./schema-types.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
 const env = celEnv({
@@ -41,21 +43,26 @@ export const prim = (k: "bool" | "int" | "uint" | "double" | "string" | "bytes" 
 
 /** Whether a property is visible to CEL (kube-apiserver drops properties without a CEL type). */
 function declared(s: JSONSchemaProps): boolean {
-  if (s["x-kubernetes-int-or-string"]) return true;
-  if (s.type === "array") return s.items !== undefined && declared(s.items);
-  return s.type !== undefined;
+  if (s["x-kubernetes-int-or-string"] === true) return true;
+  if (s.type === "array") {
+    const items = itemsOf(s);
+    return items !== undefined && declared(items);
+  }
+  return stringOf(s.type) !== undefined;
 }
 
 export function schemaType(s: JSONSchemaProps | undefined, embedded: boolean): CT {
-  if (!s || s["x-kubernetes-int-or-string"]) return DYN;
+  if (!isObject(s) || s["x-kubernetes-int-or-string"] === true) return DYN;
   switch (s.type) {
     case "object": {
-      const ap = typeof s.additionalProperties === "object" ? s.additionalProperties : undefined;
+      const ap = additionalSchema(s);
       if (ap) return { k: "map", val: schemaType(ap, ap["x-kubernetes-embedded-resource"] === true) };
       return { k: "schema", s, embedded };
     }
-    case "array":
-      return s.items ? { k: "list", elem: schemaType(s.items, s.items["x-kubernetes-embedded-resource"] === true) } : DYN;
+    case "array": {
+      const items = itemsOf(s);
+      return items ? { k: "list", elem: schemaType(items, items["x-kubernetes-embedded-resource"] === true) } : DYN;
+    }
     case "string":
       if (s.format === "byte") return prim("bytes");
       if (s.format === "date" || s.format === "date-time") return prim("timestamp");
@@ -104,10 +111,9 @@ class Checker {
       case "schema": {
         if (t.embedded && (field === "apiVersion" || field === "kind")) return prim("string");
         if (t.embedded && field === "metadata") return { k: "meta" };
-        const props = t.s.properties ?? {};
-        for (const name of Object.keys(props)) {
-          if (celEscape(name) === field && declared(props[name])) {
-            return schemaType(props[name], props[name]["x-kubernetes-embedded-resource"] === true);
+        for (const [name, prop] of propertyEntries(t.s)) {
+          if (celEscape(name) === field && declared(prop)) {
+            return schemaType(prop, prop["x-kubernetes-embedded-resource"] === true);
           }
         }
         this.issue(e, `undefined field '${field}'`);
@@ -292,7 +298,7 @@ function resultType(fn: string, fallback: CT): CT {
     case "findAll":
       return { k: "list", elem: prim("string") };
   }
-  const r = FUNCTION_RESULTS[fn];
+  const r = hasOwn(FUNCTION_RESULTS, fn) ? FUNCTION_RESULTS[fn] : undefined;
   if (!r || r === "dyn") return fallback;
   if (r === "list") return { k: "list", elem: DYN };
   return prim(r);

@@ -410,8 +410,8 @@ export function parseQuantity(s: string): Fraction {
   let n = BigInt(`${nm[2] || "0"}${frac}`);
   if (nm[1] === "-") n = -n;
   let d = 10n ** BigInt(frac.length);
-  if (suffix in BINARY) n *= 2n ** BigInt(BINARY[suffix]);
-  else if (suffix in DECIMAL) {
+  if (Object.hasOwn(BINARY, suffix)) n *= 2n ** BigInt(BINARY[suffix]);
+  else if (Object.hasOwn(DECIMAL, suffix)) {
     const e = DECIMAL[suffix];
     if (e >= 0) n *= 10n ** BigInt(e);
     else d *= 10n ** BigInt(-e);

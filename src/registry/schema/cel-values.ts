@@ -15,6 +15,8 @@
 
 import type { CelInput } from "@bufbuild/cel";
 import { parseGoDuration } from "./formats.ts";
+import { getOwn, hasOwn, isObject } from "./own.ts";
+import { additionalSchema, itemsOf, propertyOf, stringList, stringOf } from "./schema-types.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
 // --- property name escaping -------------------------------------------------------------------
@@ -36,10 +38,6 @@ export function celEscape(ident: string): string | undefined {
 // --- values -------------------------------------------------------------------------------------
 
 export type Memo = Map<object, { s: JSONSchemaProps | undefined; embedded: boolean; v: CelInput }>;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function genericToCel(v: unknown): CelInput {
   if (v === null || v === undefined) return null;
@@ -77,8 +75,10 @@ function bytesOf(s: string): CelInput | undefined {
 function metaToCel(v: unknown): CelInput {
   const m = new Map<string, CelInput>();
   if (isObject(v)) {
-    if (typeof v.name === "string") m.set("name", v.name);
-    if (typeof v.generateName === "string") m.set("generateName", v.generateName);
+    const name = getOwn(v, "name");
+    const generateName = getOwn(v, "generateName");
+    if (typeof name === "string") m.set("name", name);
+    if (typeof generateName === "string") m.set("generateName", generateName);
   }
   return m;
 }
@@ -86,7 +86,7 @@ function metaToCel(v: unknown): CelInput {
 /** Converts a JSON value to its CEL representation under a schema. */
 export function toCel(v: unknown, s: JSONSchemaProps | undefined, embedded = false, memo?: Memo): CelInput {
   if (v === null || v === undefined) return null;
-  if (!s) return genericToCel(v);
+  if (!isObject(s)) return genericToCel(v);
   if (typeof v === "object" && memo) {
     const hit = memo.get(v as object);
     if (hit && hit.s === s && hit.embedded === embedded) return hit.v;
@@ -97,7 +97,7 @@ export function toCel(v: unknown, s: JSONSchemaProps | undefined, embedded = fal
 }
 
 function convert(v: unknown, s: JSONSchemaProps, embedded: boolean, memo?: Memo): CelInput {
-  if (s["x-kubernetes-int-or-string"]) return genericToCel(v);
+  if (s["x-kubernetes-int-or-string"] === true) return genericToCel(v);
   switch (s.type) {
     case "integer":
       return typeof v === "number" && Number.isInteger(v) ? BigInt(v) : genericToCel(v);
@@ -105,7 +105,7 @@ function convert(v: unknown, s: JSONSchemaProps, embedded: boolean, memo?: Memo)
       return typeof v === "number" ? v : genericToCel(v);
     case "string":
       if (typeof v !== "string") return genericToCel(v);
-      switch (s.format) {
+      switch (stringOf(s.format)) {
         case "byte":
           return bytesOf(v) ?? v;
         case "date":
@@ -117,21 +117,20 @@ function convert(v: unknown, s: JSONSchemaProps, embedded: boolean, memo?: Memo)
       return v;
     case "array": {
       if (!Array.isArray(v)) return genericToCel(v);
-      const items = s.items;
+      const items = itemsOf(s);
       const itemEmbedded = items?.["x-kubernetes-embedded-resource"] === true;
       return v.map((x) => toCel(x, items, itemEmbedded, memo));
     }
     case "object": {
       if (!isObject(v)) return genericToCel(v);
       const m = new Map<string, CelInput>();
-      const ap = typeof s.additionalProperties === "object" ? s.additionalProperties : undefined;
+      const ap = additionalSchema(s);
       if (ap) {
         const apEmbedded = ap["x-kubernetes-embedded-resource"] === true;
         for (const k of Object.keys(v)) m.set(k, toCel(v[k], ap, apEmbedded, memo));
         return m;
       }
-      const props = s.properties;
-      if (!props && !embedded) return genericToCel(v);
+      if (!isObject(s.properties) && !embedded) return genericToCel(v);
       for (const k of Object.keys(v)) {
         if (embedded && (k === "apiVersion" || k === "kind")) {
           m.set(k, genericToCel(v[k]));
@@ -141,7 +140,7 @@ function convert(v: unknown, s: JSONSchemaProps, embedded: boolean, memo?: Memo)
           m.set(k, metaToCel(v[k]));
           continue;
         }
-        const prop = props && Object.hasOwn(props, k) ? props[k] : undefined;
+        const prop = propertyOf(s, k);
         if (!prop) continue;
         const name = celEscape(k);
         if (name !== undefined) m.set(name, toCel(v[k], prop, prop["x-kubernetes-embedded-resource"] === true, memo));
@@ -165,18 +164,18 @@ export function deepEqualJSON(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !deepEqualJSON((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+    if (!hasOwn(b, k) || !deepEqualJSON((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
 }
 
 /** Old items of a `x-kubernetes-list-type: map` list, looked up by the new item's keys. */
 export function mapListLookup(s: JSONSchemaProps, old: unknown): ((item: unknown) => unknown) | undefined {
-  const keys = s["x-kubernetes-list-map-keys"];
-  if (s["x-kubernetes-list-type"] !== "map" || !keys?.length || !Array.isArray(old)) return undefined;
+  const keys = stringList(s["x-kubernetes-list-map-keys"]);
+  if (s["x-kubernetes-list-type"] !== "map" || !keys.length || !Array.isArray(old)) return undefined;
   const keyOf = (item: unknown): string | undefined => {
     if (!isObject(item)) return undefined;
-    return JSON.stringify(keys.map((k) => (Object.hasOwn(item, k) ? item[k] : undefined) ?? null));
+    return JSON.stringify(keys.map((k) => getOwn(item, k) ?? null));
   };
   const index = new Map<string, unknown>();
   for (const item of old) {

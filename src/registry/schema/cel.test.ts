@@ -367,3 +367,31 @@ describe("validFieldPath", () => {
     expect(() => validFieldPath(".m[x]", s)).toThrow("expected single quoted string but got x");
   });
 });
+
+// --- keys named like Object.prototype members ------------------------------------------------
+
+describe("keys are data, as in Go maps", () => {
+  it("map keys __proto__, constructor and toString are ordinary entries; absent ones are absent", () => {
+    expect(passes("'__proto__' in self.labels && self.labels['__proto__'] == 'p' && self.labels.size() == 1", { labels: JSON.parse('{"__proto__":"p"}') })).toBe(
+      true,
+    );
+    expect(passes("!('constructor' in self.labels) && !('toString' in self.labels) && !('__proto__' in self.labels)", { labels: { a: "b" } })).toBe(true);
+    expect(check([{ rule: "self.labels['constructor'] == 'x'" }], { labels: {} })).toEqual([
+      { reason: "FieldValueInvalid", field: "spec", message: 'Invalid value: "object": no such key: constructor evaluating rule: self.labels[\'constructor\'] == \'x\'' },
+    ]);
+  });
+
+  it("properties named __proto__ are escaped and typed by their own schema", () => {
+    const schema = JSON.parse(
+      '{"type":"object","properties":{"spec":{"type":"object","properties":{"__proto__":{"type":"integer"}},' +
+        '"x-kubernetes-validations":[{"rule":"self.__underscores__proto__underscores__ > 1"}]}}}',
+    ) as JSONSchemaProps;
+    expect(compileRules(schema)).toEqual([]);
+    expect(validateRules({ spec: JSON.parse('{"__proto__":2}') }, schema, { root: true })).toEqual([]);
+    expect(validateRules({ spec: JSON.parse('{"__proto__":1}') }, schema, { root: true })).toHaveLength(1);
+    // `constructor` is not a declared property, so it is not a field
+    const undeclared = { type: "object", properties: { spec: { type: "object", properties: {}, "x-kubernetes-validations": [{ rule: "has(self.constructor)" }] } } } as JSONSchemaProps;
+    expect(compileRules(undeclared)[0]?.message).toContain("undefined field 'constructor'");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -23,11 +23,18 @@ import { optionalNone, optionalOf } from "./cel-library.ts";
 import { type CT, compileExpr, parseExpr, type Program, prim, schemaType, usesIdent } from "./cel-compile.ts";
 import { deepEqualJSON, mapListLookup, type Memo, toCel } from "./cel-values.ts";
 import { goField, goQuote } from "../../lib/go-format.ts";
+import { hasOwn, isObject } from "./own.ts";
+import {
+  additionalSchema,
+  itemsOf,
+  propertyEntries,
+  propertyOf,
+  schemaList,
+  schemaNode,
+  stringOf,
+  validationRules,
+} from "./schema-types.ts";
 import type { JSONSchemaProps, ValidationRule } from "./types.ts";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 // --- compiled rules -----------------------------------------------------------------------------
 
@@ -52,8 +59,8 @@ export function compiledRules(s: JSONSchemaProps, embedded: boolean): CompiledRu
   let hit = cache.get(s);
   if (hit) return hit;
   const self = schemaType(s, embedded);
-  hit = (s["x-kubernetes-validations"] ?? []).map((rule) => {
-    const text = rule.rule ?? "";
+  hit = validationRules(s).map((rule) => {
+    const text = rule.rule;
     const p = parseExpr(text);
     const usesOldSelf = p.ok && usesIdent(p.parsed.expr, "oldSelf");
     const scope = new Map<string, CT>([["self", self]]);
@@ -128,13 +135,15 @@ export function validFieldPath(jsonPath: string, schema: JSONSchemaProps): strin
   let path = "";
   let s: JSONSchemaProps | undefined = schema;
   const step = (name: string): void => {
-    if (s?.properties) {
-      if (!Object.hasOwn(s.properties, name)) throw new Error("does not refer to a valid field");
+    const ap = additionalSchema(s);
+    if (isObject(s?.properties)) {
+      const prop = propertyOf(s, name);
+      if (!prop) throw new Error("does not refer to a valid field");
       path = path ? `${path}.${name}` : name;
-      s = s.properties[name];
-    } else if (s && typeof s.additionalProperties === "object") {
+      s = prop;
+    } else if (ap) {
       path = `${path}[${name}]`;
-      s = s.additionalProperties;
+      s = ap;
     } else {
       throw new Error("does not refer to a valid field");
     }
@@ -195,20 +204,31 @@ function invalidRaw(field: string, rendered: string, detail: string): StatusCaus
  */
 export function compileRules(schema: JSONSchemaProps, opts: { path?: string } = {}): StatusCause[] {
   const out: StatusCause[] = [];
-  walkRules(schema, opts.path ?? "spec.validation.openAPIV3Schema", true, undefined, out);
+  const path = opts.path ?? "spec.validation.openAPIV3Schema";
+  try {
+    walkRules(schemaNode(schema), path, true, undefined, out);
+  } catch (e) {
+    // Never an exception for a schema, whatever its shape: report what could not be checked.
+    out.push(goField.invalid(path, "", `validation rules could not be checked: ${errorText(e)}`));
+  }
   return out;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof RangeError) return "schema is nested too deeply";
+  return e instanceof Error ? e.message : String(e);
 }
 
 const hasNewline = (s: string): boolean => s.includes("\n");
 
 function walkRules(s: JSONSchemaProps, path: string, embedded: boolean, forbidOldSelfWithin: string | undefined, out: StatusCause[]): void {
-  const rules = s["x-kubernetes-validations"] ?? [];
+  const rules = validationRules(s);
   if (rules.length) {
     const compiled = compiledRules(s, embedded);
     let staticErrors = false;
     rules.forEach((rule, i) => {
       const rp = `${path}.x-kubernetes-validations[${i}]`;
-      const trimmedRule = (rule.rule ?? "").trim();
+      const trimmedRule = rule.rule.trim();
       const trimmedMsg = (rule.message ?? "").trim();
       const before = out.length;
       if (!trimmedRule) out.push(goField.required(`${rp}.rule`, "rule is not specified"));
@@ -246,18 +266,19 @@ function walkRules(s: JSONSchemaProps, path: string, embedded: boolean, forbidOl
       });
     }
   }
-  for (const [k, prop] of Object.entries(s.properties ?? {})) {
+  for (const [k, prop] of propertyEntries(s)) {
     walkRules(prop, `${path}.properties[${k}]`, prop["x-kubernetes-embedded-resource"] === true, forbidOldSelfWithin, out);
   }
-  if (s.items) {
+  const items = itemsOf(s);
+  if (items) {
     const forbid = s["x-kubernetes-list-type"] === "map" ? forbidOldSelfWithin : (forbidOldSelfWithin ?? path);
-    walkRules(s.items, `${path}.items`, s.items["x-kubernetes-embedded-resource"] === true, forbid, out);
+    walkRules(items, `${path}.items`, items["x-kubernetes-embedded-resource"] === true, forbid, out);
   }
-  if (typeof s.additionalProperties === "object") {
-    const ap = s.additionalProperties;
+  const ap = additionalSchema(s);
+  if (ap) {
     walkRules(ap, `${path}.additionalProperties`, ap["x-kubernetes-embedded-resource"] === true, forbidOldSelfWithin, out);
   }
-  s.allOf?.forEach((sub, i) => walkRules(sub, `${path}.allOf[${i}]`, embedded, forbidOldSelfWithin, out));
+  schemaList(s.allOf).forEach((sub, i) => walkRules(sub, `${path}.allOf[${i}]`, embedded, forbidOldSelfWithin, out));
 }
 
 // --- evaluation -------------------------------------------------------------------------------
@@ -266,21 +287,21 @@ const subtreeRules = new WeakMap<JSONSchemaProps, { any: boolean; transition: bo
 
 /** Whether a schema node or anything below it has rules (and transition rules). */
 function rulesBelow(s: JSONSchemaProps | undefined): { any: boolean; transition: boolean } {
-  if (!s) return { any: false, transition: false };
+  if (!isObject(s)) return { any: false, transition: false };
   let hit = subtreeRules.get(s);
   if (hit) return hit;
   hit = { any: false, transition: false };
   subtreeRules.set(s, hit); // guards against cycles
-  const own = s["x-kubernetes-validations"] ?? [];
+  const own = validationRules(s);
   if (own.length) {
     hit.any = true;
-    if (own.some((r) => /\boldSelf\b/.test(r.rule ?? ""))) hit.transition = true;
+    if (own.some((r) => /\boldSelf\b/.test(r.rule))) hit.transition = true;
   }
   const children: (JSONSchemaProps | undefined)[] = [
-    ...Object.values(s.properties ?? {}),
-    s.items,
-    typeof s.additionalProperties === "object" ? s.additionalProperties : undefined,
-    ...(s.allOf ?? []),
+    ...propertyEntries(s).map(([, p]) => p),
+    itemsOf(s),
+    additionalSchema(s),
+    ...schemaList(s.allOf),
   ];
   for (const c of children) {
     const r = rulesBelow(c);
@@ -320,7 +341,7 @@ function celGoError(message: string): string {
 }
 
 function ruleErrorString(rule: ValidationRule): string {
-  return rule.message?.trim() ? rule.message.trim() : (rule.rule ?? "").trim();
+  return rule.message?.trim() ? rule.message.trim() : rule.rule.trim();
 }
 
 function failure(field: string, type: string, detail: string, reason: ValidationRule["reason"]): StatusCause {
@@ -351,7 +372,7 @@ function evalMessage(program: Program, bindings: Record<string, CelInput>): stri
 function evaluateRules(v: unknown, old: unknown, s: JSONSchemaProps, embedded: boolean, path: string | null, ratchet: boolean, ctx: EvalCtx): void {
   const rules = compiledRules(s, embedded);
   if (!rules.length) return;
-  const type = s.type ?? "";
+  const type = stringOf(s.type) ?? "";
   const field = renderPath(path);
   let self: CelInput | undefined;
   let oldSelf: CelInput | undefined;
@@ -397,9 +418,9 @@ function walk(v: unknown, old: unknown, s: JSONSchemaProps, embedded: boolean, r
   const below = rulesBelow(s);
   if (!below.any || (ratchet && !below.transition)) return;
   evaluateRules(v, old, s, embedded, path, ratchet, ctx);
-  for (const sub of s.allOf ?? []) evaluateRules(v, old, sub, embedded, path, ratchet, ctx);
+  for (const sub of schemaList(s.allOf)) evaluateRules(v, old, sub, embedded, path, ratchet, ctx);
   if (Array.isArray(v)) {
-    const items = s.items;
+    const items = itemsOf(s);
     if (!items || !rulesBelow(items).any) return;
     const lookup = mapListLookup(s, old);
     const itemEmbedded = items["x-kubernetes-embedded-resource"] === true;
@@ -412,21 +433,19 @@ function walk(v: unknown, old: unknown, s: JSONSchemaProps, embedded: boolean, r
   }
   if (!isObject(v)) return;
   const oldObj = isObject(old) ? old : undefined;
-  const ap = typeof s.additionalProperties === "object" ? s.additionalProperties : undefined;
-  const props = s.properties;
+  const ap = additionalSchema(s);
   for (const k of Object.keys(v)) {
     if (root && META.has(k)) continue;
-    let sub: JSONSchemaProps | undefined;
+    let sub: JSONSchemaProps | undefined = propertyOf(s, k);
     let p: string;
-    if (props && Object.hasOwn(props, k)) {
-      sub = props[k];
+    if (sub) {
       p = childPath(path, k);
     } else if (ap) {
       sub = ap;
       p = `${path ?? ""}[${k}]`;
     } else continue;
     if (!rulesBelow(sub).any) continue;
-    const oldV = oldObj && Object.hasOwn(oldObj, k) ? oldObj[k] : undefined;
+    const oldV = oldObj && hasOwn(oldObj, k) ? oldObj[k] : undefined;
     const childRatchet = ctx.update ? oldV !== undefined && deepEqualJSON(v[k], oldV) : false;
     walk(v[k], oldV, sub, sub["x-kubernetes-embedded-resource"] === true, false, p, childRatchet, ctx);
   }
@@ -445,8 +464,9 @@ export function validateRules(
 ): StatusCause[] {
   const ctx: EvalCtx = { out: [], memo: new Map(), update: opts.oldObj !== undefined };
   const root = opts.root === true;
+  const s = schemaNode(schema);
   const ratchet = ctx.update && deepEqualJSON(obj, opts.oldObj);
-  const embedded = root || schema["x-kubernetes-embedded-resource"] === true;
-  walk(obj, opts.oldObj ?? undefined, schema, embedded, root, opts.basePath ?? null, ratchet, ctx);
+  const embedded = root || s["x-kubernetes-embedded-resource"] === true;
+  walk(obj, opts.oldObj ?? undefined, s, embedded, root, opts.basePath ?? null, ratchet, ctx);
   return ctx.out;
 }

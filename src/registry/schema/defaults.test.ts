@@ -107,3 +107,82 @@ describe("cloneJSON", () => {
     expect(c.a[1]).not.toBe(v.a[1]);
   });
 });
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("keys are data, as in Go maps", () => {
+  it("defaults properties named __proto__, constructor and toString as own keys", () => {
+    const s = JSON.parse(
+      '{"type":"object","properties":{"__proto__":{"type":"object","default":{"polluted":"yes"}},' +
+        '"constructor":{"type":"string","default":"c"},"toString":{"type":"object","properties":{"__proto__":{"type":"string","default":"d"}},"default":{}}}}',
+    ) as JSONSchemaProps;
+    const obj: Record<string, unknown> = {};
+    applyDefaults(obj, s);
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(obj)).toBe(Object.prototype);
+    expect(own(obj, "__proto__")).toEqual({ polluted: "yes" });
+    expect(own(obj, "constructor")).toBe("c");
+    expect(own(own(obj, "toString"), "__proto__")).toBe("d");
+    expect(JSON.stringify(obj)).toBe('{"__proto__":{"polluted":"yes"},"constructor":"c","toString":{"__proto__":"d"}}');
+  });
+
+  it("an undeclared key named like an Object.prototype member gets no default and is not recursed into by its name", () => {
+    const obj = JSON.parse('{"spec":{"constructor":{},"hasOwnProperty":null}}');
+    applyDefaults(obj, schema);
+    expect(JSON.stringify(obj.spec)).toBe(
+      '{"constructor":{},"hasOwnProperty":null,"replicas":1,"strategy":{"type":"RollingUpdate","maxUnavailable":0},"nullable":"n","list":["a"]}',
+    );
+    expectCleanPrototype();
+  });
+
+  it("additionalProperties defaults a __proto__ entry's null as data", () => {
+    const s: JSONSchemaProps = { type: "object", additionalProperties: { type: "object", default: { polluted: "yes" } } };
+    const obj = JSON.parse('{"__proto__":null,"a":null}');
+    applyDefaults(obj, s);
+    expectCleanPrototype();
+    expect(own(obj, "__proto__")).toEqual({ polluted: "yes" });
+    expect(obj.a).toEqual({ polluted: "yes" });
+  });
+
+  it("cloneJSON keeps __proto__ an own key", () => {
+    const c = cloneJSON(JSON.parse('{"__proto__":{"polluted":"yes"},"a":[{"__proto__":1}]}'));
+    expectCleanPrototype();
+    expect(Object.getPrototypeOf(c)).toBe(Object.prototype);
+    expect(JSON.stringify(c)).toBe('{"__proto__":{"polluted":"yes"},"a":[{"__proto__":1}]}');
+  });
+
+  it("default: null is no default, as Go decodes it", () => {
+    const obj: Record<string, unknown> = { a: null };
+    applyDefaults(obj, { type: "object", properties: { a: { type: "string", default: null }, b: { type: "string", default: null } } });
+    expect(obj).toEqual({ a: null });
+  });
+});
+
+describe("values nested 1000 deep", () => {
+  it("applyDefaults and cloneJSON walk 1000-deep maps and arrays", () => {
+    let v: unknown = 1;
+    for (let i = 0; i < 998; i++) v = i % 2 ? [v] : { a: v };
+    const s: JSONSchemaProps = { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true }, d: { type: "string", default: "x" } } };
+    const obj = { spec: v } as Record<string, unknown>;
+    applyDefaults(obj, s);
+    expect(obj.d).toBe("x");
+    expect(cloneJSON(obj)).toEqual(obj);
+    // a schema as deep as a request allows (additionalProperties takes two JSON levels per level)
+    let deepSchema: JSONSchemaProps = { type: "object", properties: { x: { type: "integer", default: 7 } } };
+    let value: Record<string, unknown> = {};
+    for (let i = 0; i < 497; i++) {
+      deepSchema = { type: "object", additionalProperties: deepSchema };
+      value = { k: value };
+    }
+    applyDefaults(value, deepSchema);
+    expect(JSON.stringify(value)).toBe(`${'{"k":'.repeat(497)}{"x":7}${"}".repeat(497)}`);
+  });
+});

@@ -1,21 +1,20 @@
 /**
  * Structural defaulting of custom resources, as kube-apiserver applies `default`s on decode
- * (after pruning and dropping non-nullable nulls).
+ * (after pruning and dropping non-nullable nulls). Keys are data (`__proto__` included: own
+ * properties only, never a prototype); `default: null` is no default, as Go decodes it.
  * @module
  */
 
+import { hasOwn, isObject, setOwn } from "./own.ts";
+import { additionalSchema, hasDefault, itemsOf, propertyEntries, propertyOf } from "./schema-types.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Deep copy of a JSON value. */
+/** Deep copy of a JSON value (own keys only; `__proto__` stays a data key). */
 export function cloneJSON<T>(v: T): T {
   if (Array.isArray(v)) return v.map(cloneJSON) as T;
   if (isObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = cloneJSON(v[k]);
+    for (const k of Object.keys(v)) setOwn(out, k, cloneJSON(v[k]));
     return out as T;
   }
   return v;
@@ -32,32 +31,28 @@ function isNonNullableNull(v: unknown, s: JSONSchemaProps | undefined): boolean 
  * and array items. Properties of absent objects are not created.
  */
 export function applyDefaults(obj: unknown, schema: JSONSchemaProps | undefined): void {
-  if (!schema) return;
+  if (!isObject(schema)) return;
   if (Array.isArray(obj)) {
-    const item = schema.items;
+    const item = itemsOf(schema);
     if (!item) return;
     for (let i = 0; i < obj.length; i++) {
-      if (isNonNullableNull(obj[i], item) && item.default !== undefined) obj[i] = cloneJSON(item.default);
+      if (isNonNullableNull(obj[i], item) && hasDefault(item)) obj[i] = cloneJSON(item.default);
       applyDefaults(obj[i], item);
     }
     return;
   }
   if (!isObject(obj)) return;
-  const props = schema.properties;
-  if (props) {
-    for (const k of Object.keys(props)) {
-      const prop = props[k];
-      if (prop.default === undefined) continue;
-      if (!Object.hasOwn(obj, k) || isNonNullableNull(obj[k], prop)) obj[k] = cloneJSON(prop.default);
-    }
+  for (const [k, prop] of propertyEntries(schema)) {
+    if (!hasDefault(prop)) continue;
+    if (!hasOwn(obj, k) || isNonNullableNull(obj[k], prop)) setOwn(obj, k, cloneJSON(prop.default));
   }
-  const ap = typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined;
+  const ap = additionalSchema(schema);
   for (const k of Object.keys(obj)) {
-    const prop = props && Object.hasOwn(props, k) ? props[k] : undefined;
+    const prop = propertyOf(schema, k);
     if (prop) {
       applyDefaults(obj[k], prop);
     } else if (ap) {
-      if (isNonNullableNull(obj[k], ap) && ap.default !== undefined) obj[k] = cloneJSON(ap.default);
+      if (isNonNullableNull(obj[k], ap) && hasDefault(ap)) setOwn(obj, k, cloneJSON(ap.default));
       applyDefaults(obj[k], ap);
     }
   }

@@ -5,8 +5,13 @@
  *
  * A write: `pruneUnknown` (report unknown fields under fieldValidation=Strict|Warn), `dropNulls`,
  * `applyDefaults`, then `validateValue` (with `oldObj` on update).
- * A CRD create/update: `checkStructural` and `compileRules` on every version's schema, with
- * `path: "spec.versions[i].schema.openAPIV3Schema"`.
+ * A CRD create/update: `checkSchemaTypes` first (a wrongly typed keyword is a decoding error
+ * upstream: 400 before any validation), then `checkStructural` and `compileRules` on every
+ * version's schema, with `path: "spec.versions[i].schema.openAPIV3Schema"`. None of these throws,
+ * whatever the schema's shape.
+ *
+ * Object keys are data everywhere (own properties only; `__proto__`, `constructor`, … are
+ * ordinary keys): see own.ts.
  * @module
  */
 
@@ -16,6 +21,8 @@ export { applyDefaults, cloneJSON } from "./defaults.ts";
 export { checkFormat, isSupportedFormat } from "./formats.ts";
 export { compileGoRegex, GoRegexError, translateGoRegex } from "./go-regex.ts";
 export { dropNulls, pruneUnknown } from "./prune.ts";
+export { checkSchemaTypes } from "./schema-types.ts";
+export { getOwn, hasOwn, setOwn } from "./own.ts";
 export { checkStructural } from "./structural.ts";
 export type { JSONSchemaProps, ValidationRule } from "./types.ts";
 export { SKIPPED_RULES_MESSAGE, type ValidateOptions, validateValue } from "./validate.ts";

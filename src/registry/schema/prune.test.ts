@@ -137,3 +137,76 @@ describe("dropNulls", () => {
     expect(obj).toEqual({ unknown: null });
   });
 });
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+/** The own value of `k` (never an inherited one). */
+const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("keys are data, as in Go maps", () => {
+  const protoSchema = JSON.parse(
+    '{"type":"object","properties":{"spec":{"type":"object","properties":{"__proto__":{"type":"object","properties":{"a":{"type":"string"}}},"constructor":{"type":"string"}}}}}',
+  ) as JSONSchemaProps;
+
+  it("prunes by own declared properties: __proto__ and constructor when declared, toString when not", () => {
+    const obj = JSON.parse('{"spec":{"__proto__":{"a":"x","polluted":"yes"},"constructor":"c","toString":"t","hasOwnProperty":{"x":1}}}') as Doc;
+    expect(pruneUnknown(obj, protoSchema, { root: true })).toEqual(["spec.__proto__.polluted", "spec.hasOwnProperty", "spec.toString"]);
+    expect(JSON.stringify(obj)).toBe('{"spec":{"__proto__":{"a":"x"},"constructor":"c"}}');
+    expectCleanPrototype();
+  });
+
+  it("undeclared keys named like Object.prototype members are unknown fields", () => {
+    const obj = JSON.parse('{"spec":{"replicas":1,"__proto__":{"polluted":"yes"},"constructor":{"prototype":1},"valueOf":2}}') as Doc;
+    expect(pruneUnknown(obj, schema, { root: true })).toEqual(["spec.__proto__", "spec.constructor", "spec.valueOf"]);
+    expect(obj).toEqual({ spec: { replicas: 1 } });
+    expect(Object.getPrototypeOf(obj.spec)).toBe(Object.prototype);
+    expectCleanPrototype();
+  });
+
+  it("dropNulls uses the own property schema of a __proto__ key", () => {
+    const obj = JSON.parse('{"spec":{"__proto__":null,"constructor":null,"toString":null}}') as Doc;
+    dropNulls(obj, protoSchema);
+    // declared, non-nullable → dropped; undeclared → left alone
+    expect(JSON.stringify(obj)).toBe('{"spec":{"toString":null}}');
+    expectCleanPrototype();
+  });
+});
+
+describe("values nested 1000 deep", () => {
+  const deep = (leaf: unknown): unknown => {
+    let v = leaf;
+    for (let i = 0; i < 998; i++) v = i % 2 ? [v, null] : { a: v, n: null };
+    return v;
+  };
+  const pu: JSONSchemaProps = { type: "object", properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } };
+
+  it("pruneUnknown and dropNulls walk 1000-deep maps and arrays", () => {
+    const obj = { spec: deep(1), junk: deep(2) } as Doc;
+    expect(pruneUnknown(obj, pu, { root: true })).toEqual(["junk"]);
+    expect(obj.spec).toEqual(deep(1));
+    dropNulls(obj, pu);
+    expect(obj.spec).toEqual(deep(1));
+    const typed = { spec: deep(1) } as Doc;
+    expect(pruneUnknown(typed, schema, { root: true })).toEqual(["spec[0].a", "spec[0].n"]);
+  });
+
+  it("pruneUnknown walks a schema and value nested as deep as a request allows", () => {
+    // Each schema level takes two JSON levels (properties.a), so ~500 schema levels.
+    let s: JSONSchemaProps = { type: "object", properties: { keep: { type: "string" } } };
+    let v: Doc = { keep: "k", drop: 1 };
+    for (let i = 0; i < 497; i++) {
+      s = { type: "object", properties: { a: s } };
+      v = { a: v };
+    }
+    const root: JSONSchemaProps = { type: "object", properties: { spec: s } };
+    const obj = { spec: v } as Doc;
+    const unknown = pruneUnknown(obj, root, { root: true });
+    expect(unknown).toEqual([`spec${".a".repeat(497)}.drop`]);
+    dropNulls(obj, root);
+  });
+});

@@ -1,30 +1,25 @@
 /**
  * Structural pruning of custom resources: fields the schema does not specify are removed, as
- * kube-apiserver does on every decode (and reports under `fieldValidation=Strict|Warn`).
+ * kube-apiserver does on every decode (and reports under `fieldValidation=Strict|Warn`). Keys are
+ * data: only own properties count (`__proto__`, `constructor`, … are ordinary keys).
  * @module
  */
 
+import { isObject } from "./own.ts";
+import { additionalOf as additionalKeyword, hasDefault, itemsOf, propertyOf } from "./schema-types.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
 const META_FIELDS = new Set(["apiVersion", "kind", "metadata"]);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function childPath(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
 
-function propertyOf(s: JSONSchemaProps, key: string): JSONSchemaProps | undefined {
-  return s.properties && Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
-}
-
 /** The schema for values under `additionalProperties`: a schema, or `null` for `true`/`false`. */
 function additionalOf(s: JSONSchemaProps): JSONSchemaProps | null | undefined {
-  const ap = s.additionalProperties;
+  const ap = additionalKeyword(s);
   if (ap === undefined) return undefined;
-  return typeof ap === "object" && ap !== null ? ap : null;
+  return typeof ap === "object" ? ap : null;
 }
 
 function prune(x: unknown, s: JSONSchemaProps | undefined, embedded: boolean, path: string, unknown: string[]): void {
@@ -33,8 +28,8 @@ function prune(x: unknown, s: JSONSchemaProps | undefined, embedded: boolean, pa
     return;
   }
   if (Array.isArray(x)) {
+    const item = itemsOf(s);
     for (let i = 0; i < x.length; i++) {
-      const item = s?.items;
       prune(x[i], item, item?.["x-kubernetes-embedded-resource"] === true, `${path}[${i}]`, unknown);
     }
     return;
@@ -67,7 +62,7 @@ function prune(x: unknown, s: JSONSchemaProps | undefined, embedded: boolean, pa
 /** Below `x-kubernetes-preserve-unknown-fields`: keep unknown fields, but prune inside known ones. */
 function skipPrune(x: unknown, s: JSONSchemaProps, embedded: boolean, path: string, unknown: string[]): void {
   if (Array.isArray(x)) {
-    const item = s.items;
+    const item = itemsOf(s);
     if (!item) return;
     for (let i = 0; i < x.length; i++) {
       skipPrune(x[i], item, item["x-kubernetes-embedded-resource"] === true, `${path}[${i}]`, unknown);
@@ -102,7 +97,8 @@ function skipPrune(x: unknown, s: JSONSchemaProps, embedded: boolean, path: stri
  */
 export function pruneUnknown(obj: unknown, schema: JSONSchemaProps | undefined, opts: { root?: boolean } = {}): string[] {
   const unknown: string[] = [];
-  const s = opts.root ? (schema ?? {}) : schema;
+  const given = isObject(schema) ? schema : undefined;
+  const s = opts.root ? (given ?? {}) : given;
   const embedded = opts.root === true || s?.["x-kubernetes-embedded-resource"] === true;
   prune(obj, s, embedded, "", unknown);
   return unknown.sort(compareBytes);
@@ -116,7 +112,7 @@ function compareBytes(a: string, b: string): number {
 }
 
 function nonNullableWithoutDefault(s: JSONSchemaProps | undefined): boolean {
-  return s !== undefined && s.nullable !== true && s.default === undefined;
+  return s !== undefined && s.nullable !== true && !hasDefault(s);
 }
 
 /**
@@ -126,8 +122,9 @@ function nonNullableWithoutDefault(s: JSONSchemaProps | undefined): boolean {
  * schema does not specify and list items are left alone.
  */
 export function dropNulls(obj: unknown, schema: JSONSchemaProps | undefined): void {
+  if (!isObject(schema)) schema = undefined;
   if (Array.isArray(obj)) {
-    const item = schema?.items;
+    const item = itemsOf(schema);
     for (const v of obj) dropNulls(v, item);
     return;
   }

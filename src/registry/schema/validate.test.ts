@@ -420,3 +420,84 @@ describe("validateValue: ratcheting on update", () => {
     expect(validateValue({ l: ["a", "a", "b"] }, set, { oldObj: { l: ["a"] } })).toHaveLength(1);
   });
 });
+
+// --- keys named like Object.prototype members, deep values ----------------------------------
+
+function expectCleanPrototype(): void {
+  expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe("validateValue: keys are data, as in Go maps", () => {
+  it("validates properties named __proto__ and constructor against their own schemas", () => {
+    const x = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"integer"},"constructor":{"type":"string","enum":["c"]}}}') as JSONSchemaProps;
+    expect(errs(x, JSON.parse('{"__proto__":1,"constructor":"c"}'))).toEqual([]);
+    expect(errs(x, JSON.parse('{"__proto__":"one","constructor":"d"}'))).toEqual([
+      { reason: "FieldValueTypeInvalid", field: "spec.x.__proto__", message: 'Invalid value: "string": spec.x.__proto__ in body must be of type integer: "string"' },
+      { reason: "FieldValueNotSupported", field: "spec.x.constructor", message: 'Unsupported value: "d": supported values: "c"' },
+      SKIPPED,
+    ]);
+    expectCleanPrototype();
+  });
+
+  it("required keys must be own keys: toString and __proto__ are missing unless set", () => {
+    const x: JSONSchemaProps = { type: "object", required: ["toString", "__proto__", "a"], properties: { a: { type: "string" } } };
+    expect(errs(x, { a: "1" })).toEqual([
+      { reason: "FieldValueRequired", field: "spec.x.toString", message: "Required value" },
+      { reason: "FieldValueRequired", field: "spec.x.__proto__", message: "Required value" },
+      SKIPPED,
+    ]);
+    expect(errs(x, JSON.parse('{"a":"1","toString":1,"__proto__":{}}'))).toEqual([]);
+  });
+
+  it("additionalProperties: false forbids keys named like Object.prototype members", () => {
+    const x: JSONSchemaProps = { type: "object", properties: { a: { type: "string" } }, additionalProperties: false };
+    expect(errs(x, JSON.parse('{"constructor":1,"__proto__":{}}')).map((e) => e.message)).toEqual([
+      'Invalid value: "constructor": spec.x.constructor in body is a forbidden property',
+      'Invalid value: "__proto__": spec.x.__proto__ in body is a forbidden property',
+    ]);
+  });
+
+  it("map lists keyed by a __proto__ field detect duplicates as data", () => {
+    const x: JSONSchemaProps = {
+      type: "array",
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["__proto__"],
+      items: JSON.parse('{"type":"object","required":["__proto__"],"properties":{"__proto__":{"type":"string"}}}'),
+    };
+    expect(errs(x, JSON.parse('[{"__proto__":"a"},{"__proto__":"b"}]'))).toEqual([]);
+    expect(errs(x, JSON.parse('[{"__proto__":"a"},{"__proto__":"a"}]'))).toEqual([
+      { reason: "FieldValueDuplicate", field: "spec.x[1]", message: 'Duplicate value: map[string]interface {}{"__proto__":"a"}' },
+    ]);
+    expectCleanPrototype();
+  });
+});
+
+describe("validateValue: values nested 1000 deep", () => {
+  it("validates 1000-deep maps and arrays under x-kubernetes-preserve-unknown-fields, on create and update", () => {
+    const deep = (leaf: unknown): unknown => {
+      let v = leaf;
+      for (let i = 0; i < 998; i++) v = i % 2 ? [v, i] : { a: v, i };
+      return v;
+    };
+    const schema: JSONSchemaProps = {
+      type: "object",
+      properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true, "x-kubernetes-validations": [{ rule: "self == self" }] } },
+    };
+    expect(validateValue({ spec: { v: deep(1) } }, schema, { root: true })).toEqual([]);
+    expect(validateValue({ spec: { v: deep(1) } }, schema, { root: true, oldObj: { spec: { v: deep(2) } } })).toEqual([]);
+  });
+
+  it("validates against a schema as deep as a request allows", () => {
+    let s: JSONSchemaProps = { type: "integer", maximum: 3 };
+    let v: unknown = 5;
+    for (let i = 0; i < 997; i++) {
+      s = { type: "array", items: s };
+      v = [v];
+    }
+    const errors = validateValue({ spec: v }, { type: "object", properties: { spec: s } }, { root: true });
+    expect(errors).toEqual([
+      { reason: "FieldValueInvalid", field: `spec${"[0]".repeat(997)}`, message: `Invalid value: 5: spec${"[0]".repeat(997)} in body should be less than or equal to 3` },
+    ]);
+  });
+});

@@ -16,6 +16,8 @@
  * On update (`oldObj` given), unchanged values are ratcheted as with the CRDValidationRatcheting
  * gate (on by default in 1.32): errors of a value that deep-equals its correlated old value are
  * dropped; list invariants are only checked when the old object satisfied them.
+ *
+ * Keys are data: only own properties count (`__proto__`, `constructor`, … are ordinary keys).
  * @module
  */
 
@@ -25,6 +27,21 @@ import { deepEqualJSON, mapListLookup } from "./cel-values.ts";
 import { checkFormat, isSupportedFormat } from "./formats.ts";
 import { goFloat, goField, goQuote, jsonType } from "../../lib/go-format.ts";
 import { compileGoRegex } from "./go-regex.ts";
+import { getOwn, hasOwn, isObject, setOwn } from "./own.ts";
+import {
+  additionalOf,
+  enumOf,
+  hasDefault,
+  itemsOf,
+  numberOf,
+  propertyEntries,
+  propertyOf,
+  schemaList,
+  schemaNode,
+  stringList,
+  stringOf,
+  subSchema,
+} from "./schema-types.ts";
 import type { JSONSchemaProps } from "./types.ts";
 
 export interface ValidateOptions {
@@ -43,10 +60,6 @@ const NONE = Symbol("no correlated old value");
 type Old = unknown | typeof NONE;
 
 const BLOCKING = new Set(["FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid"]);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** JSON with sorted keys, like Go's encoding/json for maps. */
 function stableJSON(v: unknown): string {
@@ -93,12 +106,14 @@ class OpenAPIValidator {
     if (this.update && old !== NONE && deepEqualJSON(v, old)) return;
     const f = this.field(path);
     const intOrString = s["x-kubernetes-int-or-string"] === true;
-    const types = intOrString ? ["integer", "string"] : s.type ? [s.type] : [];
+    const type = stringOf(s.type);
+    const types = intOrString ? ["integer", "string"] : type ? [type] : [];
+    const enumValues = enumOf(s);
     if (v === null || v === undefined) {
-      if (types.length && !s.nullable) {
+      if (types.length && s.nullable !== true) {
         this.errs.push(goField.typeInvalid(f, "null", `${path} in body must be of type ${types.join(",")}: "null"`));
       }
-      if (s.enum?.length) this.enumFail(f, null, s.enum);
+      if (enumValues?.length) this.enumFail(f, null, enumValues);
       return;
     }
     const t = jsonType(v);
@@ -108,15 +123,16 @@ class OpenAPIValidator {
     this.schemaProps(v, s, path);
     if (typeof v === "string") {
       this.string(v, s, path, f);
-      if (s.format && isSupportedFormat(s.format) && checkFormat(s.format, v) === false) {
-        this.errs.push(goField.typeInvalid(f, v, `${path} in body must be of type ${s.format}: ${goQuote(v)}`));
+      const format = stringOf(s.format);
+      if (format && isSupportedFormat(format) && checkFormat(format, v) === false) {
+        this.errs.push(goField.typeInvalid(f, v, `${path} in body must be of type ${format}: ${goQuote(v)}`));
       }
     } else if (typeof v === "number") {
       this.number(v, s, path, f);
     } else if (Array.isArray(v)) {
       this.array(v, s, path, f, old);
     }
-    if (s.enum?.length && !s.enum.some((e) => deepEqualJSON(e, v))) this.enumFail(f, v, s.enum);
+    if (enumValues?.length && !enumValues.some((e) => deepEqualJSON(e, v))) this.enumFail(f, v, enumValues);
     if (isObject(v)) this.object(v, s, path, f, old, atRoot);
   }
 
@@ -131,10 +147,14 @@ class OpenAPIValidator {
   }
 
   private schemaProps(v: unknown, s: JSONSchemaProps, path: string): void {
-    if (s.anyOf?.length) {
+    const anyOf = schemaList(s.anyOf);
+    const oneOf = schemaList(s.oneOf);
+    const allOf = schemaList(s.allOf);
+    const not = subSchema(s.not);
+    if (anyOf.length) {
       let best: StatusCause[] | undefined;
       let ok = false;
-      for (const branch of s.anyOf) {
+      for (const branch of anyOf) {
         const errs = this.sub(v, branch, path);
         if (!errs.length) {
           ok = true;
@@ -147,10 +167,10 @@ class OpenAPIValidator {
         this.errs.push(...(best ?? []));
       }
     }
-    if (s.oneOf?.length) {
+    if (oneOf.length) {
       let valid = 0;
       let best: StatusCause[] | undefined;
-      for (const branch of s.oneOf) {
+      for (const branch of oneOf) {
         const errs = this.sub(v, branch, path);
         if (!errs.length) valid++;
         else if (valid === 0 && (!best || errs.length < best.length)) best = errs;
@@ -162,85 +182,96 @@ class OpenAPIValidator {
         if (valid === 0) this.errs.push(...(best ?? []));
       }
     }
-    if (s.allOf?.length) {
+    if (allOf.length) {
       let valid = 0;
-      for (const branch of s.allOf) {
+      for (const branch of allOf) {
         const errs = this.sub(v, branch, path);
         if (!errs.length) valid++;
         this.errs.push(...errs);
       }
-      if (valid !== s.allOf.length) {
+      if (valid !== allOf.length) {
         this.composite(`${goQuote(path)} must validate all the schemas (allOf)${valid === 0 ? ". None validated" : ""}`);
       }
     }
-    if (s.not && !this.sub(v, s.not, path).length) {
+    if (not && !this.sub(v, not, path).length) {
       this.composite(`${goQuote(path)} must not validate the schema (not)`);
     }
   }
 
   private string(v: string, s: JSONSchemaProps, path: string, f: string): void {
-    if (s.maxLength !== undefined || s.minLength !== undefined) {
+    const maxLength = numberOf(s.maxLength);
+    const minLength = numberOf(s.minLength);
+    if (maxLength !== undefined || minLength !== undefined) {
       let len = 0;
       for (const _ of v) len++;
-      if (s.maxLength !== undefined && len > s.maxLength) {
-        this.errs.push(goField.tooLong(f, s.maxLength));
+      if (maxLength !== undefined && len > maxLength) {
+        this.errs.push(goField.tooLong(f, maxLength));
         return;
       }
-      if (s.minLength !== undefined && len < s.minLength) {
-        this.errs.push(goField.invalid(f, v, `${path} in body should be at least ${s.minLength} chars long`));
+      if (minLength !== undefined && len < minLength) {
+        this.errs.push(goField.invalid(f, v, `${path} in body should be at least ${minLength} chars long`));
         return;
       }
     }
-    if (s.pattern) {
+    const pattern = stringOf(s.pattern);
+    if (pattern) {
       let re: RegExp;
       try {
-        re = compileGoRegex(s.pattern);
+        re = compileGoRegex(pattern);
       } catch (e) {
-        this.errs.push(goField.invalid(f, v, `${path} in body should match '${s.pattern}, but pattern is invalid: ${(e as Error).message}'`));
+        this.errs.push(goField.invalid(f, v, `${path} in body should match '${pattern}, but pattern is invalid: ${(e as Error).message}'`));
         return;
       }
-      if (!re.test(v)) this.errs.push(goField.invalid(f, v, `${path} in body should match '${s.pattern}'`));
+      if (!re.test(v)) this.errs.push(goField.invalid(f, v, `${path} in body should match '${pattern}'`));
     }
   }
 
   private number(v: number, s: JSONSchemaProps, path: string, f: string): void {
     const isInt = Number.isInteger(v);
     const fmt = (n: number): string => (isInt ? String(Math.trunc(n)) : goFloat(n));
-    if (s.multipleOf !== undefined) {
-      const factor = isInt ? Math.trunc(s.multipleOf) : s.multipleOf;
+    const multipleOf = numberOf(s.multipleOf);
+    const minimum = numberOf(s.minimum);
+    const maximum = numberOf(s.maximum);
+    if (multipleOf !== undefined) {
+      const factor = isInt ? Math.trunc(multipleOf) : multipleOf;
       if (factor <= 0) {
         this.errs.push(goField.invalid(f, factor, `factor MultipleOf declared for ${path} must be positive: ${fmt(factor)}`));
       } else if (isInt ? v % factor !== 0 : !isJSONInteger(factor < 1 ? (1 / factor) * v : v / factor)) {
         this.errs.push(goField.invalid(f, v, `${path} in body should be a multiple of ${fmt(factor)}`));
       }
     }
-    if (s.minimum !== undefined) {
-      const min = isInt ? Math.trunc(s.minimum) : s.minimum;
-      if (s.exclusiveMinimum ? v <= min : v < min) {
-        this.errs.push(goField.invalid(f, v, `${path} in body should be greater than ${s.exclusiveMinimum ? "" : "or equal to "}${fmt(min)}`));
+    if (minimum !== undefined) {
+      const min = isInt ? Math.trunc(minimum) : minimum;
+      const exclusive = s.exclusiveMinimum === true;
+      if (exclusive ? v <= min : v < min) {
+        this.errs.push(goField.invalid(f, v, `${path} in body should be greater than ${exclusive ? "" : "or equal to "}${fmt(min)}`));
       }
     }
-    if (s.maximum !== undefined) {
-      const max = isInt ? Math.trunc(s.maximum) : s.maximum;
-      if (s.exclusiveMaximum ? v >= max : v > max) {
-        this.errs.push(goField.invalid(f, v, `${path} in body should be less than ${s.exclusiveMaximum ? "" : "or equal to "}${fmt(max)}`));
+    if (maximum !== undefined) {
+      const max = isInt ? Math.trunc(maximum) : maximum;
+      const exclusive = s.exclusiveMaximum === true;
+      if (exclusive ? v >= max : v > max) {
+        this.errs.push(goField.invalid(f, v, `${path} in body should be less than ${exclusive ? "" : "or equal to "}${fmt(max)}`));
       }
     }
   }
 
   private array(v: unknown[], s: JSONSchemaProps, path: string, f: string, old: Old): void {
-    if (s.items) {
+    const items = itemsOf(s);
+    if (items) {
       const lookup = old !== NONE ? mapListLookup(s, old) : undefined;
       for (let i = 0; i < v.length; i++) {
         const oldItem = lookup?.(v[i]);
-        this.node(v[i], s.items, `${path}[${i}]`, oldItem === undefined ? NONE : oldItem);
+        this.node(v[i], items, `${path}[${i}]`, oldItem === undefined ? NONE : oldItem);
       }
     }
-    if (s.minItems !== undefined && v.length < s.minItems) {
-      this.errs.push(goField.invalid(f, v.length, `${path} in body should have at least ${s.minItems} items`));
+    const minItems = numberOf(s.minItems);
+    const maxItems = numberOf(s.maxItems);
+    if (minItems !== undefined && v.length < minItems) {
+      this.errs.push(goField.invalid(f, v.length, `${path} in body should have at least ${minItems} items`));
     }
-    if (s.maxItems !== undefined && v.length > s.maxItems) this.errs.push(goField.tooMany(f, v.length, s.maxItems));
-    if (s.uniqueItems) {
+    if (maxItems !== undefined && v.length > maxItems) this.errs.push(goField.tooMany(f, v.length, maxItems));
+    if (s.uniqueItems === true) {
       const seen = new Set<string>();
       for (const x of v) {
         const k = stableJSON(x);
@@ -255,33 +286,34 @@ class OpenAPIValidator {
 
   private object(v: Record<string, unknown>, s: JSONSchemaProps, path: string, f: string, old: Old, atRoot: boolean): void {
     const keys = Object.keys(v);
-    if (s.minProperties !== undefined && keys.length < s.minProperties) {
-      this.errs.push(goField.invalid(f, keys.length, `${path} in body should have at least ${s.minProperties} properties`));
+    const minProperties = numberOf(s.minProperties);
+    const maxProperties = numberOf(s.maxProperties);
+    if (minProperties !== undefined && keys.length < minProperties) {
+      this.errs.push(goField.invalid(f, keys.length, `${path} in body should have at least ${minProperties} properties`));
     }
-    if (s.maxProperties !== undefined && keys.length > s.maxProperties) this.errs.push(goField.tooMany(f, keys.length, s.maxProperties));
-    const props = s.properties ?? {};
+    if (maxProperties !== undefined && keys.length > maxProperties) this.errs.push(goField.tooMany(f, keys.length, maxProperties));
     const oldObj = old !== NONE && isObject(old) ? old : undefined;
-    const oldOf = (k: string): Old => (oldObj && Object.hasOwn(oldObj, k) ? oldObj[k] : NONE);
-    const ap = s.additionalProperties;
+    const oldOf = (k: string): Old => (oldObj && hasOwn(oldObj, k) ? oldObj[k] : NONE);
+    const ap = additionalOf(s);
     if (ap === false) {
       for (const k of keys) {
-        if (Object.hasOwn(props, k) || (atRoot && META.has(k))) continue;
+        if (propertyOf(s, k) || (atRoot && META.has(k))) continue;
         this.errs.push(goField.invalid(f, k, `${path}.${k} in body is a forbidden property`));
       }
-    } else if (typeof ap === "object" && ap !== null) {
+    } else if (typeof ap === "object") {
       for (const k of keys) {
-        if (Object.hasOwn(props, k) || (atRoot && META.has(k))) continue;
+        if (propertyOf(s, k) || (atRoot && META.has(k))) continue;
         this.node(v[k], ap, `${path}.${k}`, oldOf(k));
       }
     }
-    for (const [k, prop] of Object.entries(props)) {
+    for (const [k, prop] of propertyEntries(s)) {
       if (atRoot && META.has(k)) continue;
-      if (!Object.hasOwn(v, k)) continue;
+      if (!hasOwn(v, k)) continue;
       this.node(v[k], prop, path ? `${path}.${k}` : k, oldOf(k));
     }
-    for (const k of s.required ?? []) {
+    for (const k of stringList(s.required)) {
       if (atRoot && META.has(k)) continue;
-      if (!Object.hasOwn(v, k)) this.errs.push(goField.required(this.field(`${path}.${k}`)));
+      if (!hasOwn(v, k)) this.errs.push(goField.required(this.field(`${path}.${k}`)));
     }
   }
 }
@@ -299,9 +331,9 @@ function hasListTypes(s: JSONSchemaProps | undefined): boolean {
     s["x-kubernetes-list-type"] === "set" ||
     s["x-kubernetes-list-type"] === "map" ||
     s["x-kubernetes-embedded-resource"] === true ||
-    hasListTypes(s.items) ||
-    (typeof s.additionalProperties === "object" && hasListTypes(s.additionalProperties)) ||
-    Object.values(s.properties ?? {}).some(hasListTypes);
+    hasListTypes(itemsOf(s)) ||
+    hasListTypes(subSchema(s.additionalProperties)) ||
+    propertyEntries(s).some(([, p]) => hasListTypes(p));
   listTypesBelow.set(s, hit);
   return hit;
 }
@@ -330,19 +362,18 @@ function listInvariants(v: unknown, s: JSONSchemaProps, path: string | null, atR
     } else if (lt === "map") {
       listMap(v, s, p, out.list);
     }
-    if (s.items) v.forEach((x, i) => listInvariants(x, s.items!, `${p}[${i}]`, false, out));
+    const items = itemsOf(s);
+    if (items) v.forEach((x, i) => listInvariants(x, items, `${p}[${i}]`, false, out));
     return;
   }
   if (!isObject(v)) return;
-  if (s["x-kubernetes-embedded-resource"] && !atRoot) embeddedResource(v, path, out.embedded);
-  const ap = typeof s.additionalProperties === "object" ? s.additionalProperties : undefined;
+  if (s["x-kubernetes-embedded-resource"] === true && !atRoot) embeddedResource(v, path, out.embedded);
+  const ap = subSchema(s.additionalProperties);
   if (ap) for (const k of Object.keys(v)) listInvariants(v[k], ap, keyPath(path, k), false, out);
-  const props = s.properties;
-  if (props) {
-    for (const k of Object.keys(v)) {
-      if (atRoot && META.has(k)) continue;
-      if (Object.hasOwn(props, k)) listInvariants(v[k], props[k], childPath(path, k), false, out);
-    }
+  for (const k of Object.keys(v)) {
+    if (atRoot && META.has(k)) continue;
+    const prop = propertyOf(s, k);
+    if (prop) listInvariants(v[k], prop, childPath(path, k), false, out);
   }
 }
 
@@ -353,13 +384,13 @@ function listMap(v: unknown[], s: JSONSchemaProps, p: string, out: StatusCause[]
       return;
     }
   }
-  const keys = s["x-kubernetes-list-map-keys"] ?? [];
-  const itemProps = s.items?.properties ?? {};
-  const required = new Set(s.items?.required ?? []);
+  const keys = stringList(s["x-kubernetes-list-map-keys"]);
+  const items = itemsOf(s);
+  const required = new Set(stringList(items?.required));
   v.forEach((x, i) => {
     if (!isObject(x)) return;
     for (const k of keys) {
-      if (!Object.hasOwn(x, k) && !required.has(k) && itemProps[k]?.default === undefined) {
+      if (!hasOwn(x, k) && !required.has(k) && !hasDefault(propertyOf(items, k))) {
         out.push(goField.required(`${p}[${i}].${k}`));
       }
     }
@@ -368,8 +399,8 @@ function listMap(v: unknown[], s: JSONSchemaProps, p: string, out: StatusCause[]
   const seen = new Map<string, number>();
   v.forEach((x, i) => {
     const key: Record<string, unknown> = {};
-    if (isObject(x)) for (const k of keys) if (Object.hasOwn(x, k)) key[k] = x[k];
-    const id = stableJSON(keys.length === 1 ? (Object.hasOwn(key, keys[0]) ? { v: key[keys[0]] } : {}) : key);
+    if (isObject(x)) for (const k of keys) if (hasOwn(x, k)) setOwn(key, k, x[k]);
+    const id = stableJSON(keys.length === 1 ? (hasOwn(key, keys[0]) ? { v: getOwn(key, keys[0]) } : {}) : key);
     const n = seen.get(id) ?? 0;
     if (n === 1) out.push(goField.duplicate(`${p}[${i}]`, key));
     seen.set(id, n + 1);
@@ -379,7 +410,7 @@ function listMap(v: unknown[], s: JSONSchemaProps, p: string, out: StatusCause[]
 function embeddedResource(v: Record<string, unknown>, path: string | null, out: StatusCause[]): void {
   for (const k of ["apiVersion", "kind"]) {
     const f = childPath(path, k);
-    if (!Object.hasOwn(v, k)) out.push(goField.required(f, "must not be empty"));
+    if (!hasOwn(v, k)) out.push(goField.required(f, "must not be empty"));
     else if (typeof v[k] !== "string") out.push(goField.invalid(f, v[k], "must be a string"));
     else if (v[k] === "") out.push(goField.invalid(f, "", "must not be empty"));
   }
@@ -395,7 +426,8 @@ export const SKIPPED_RULES_MESSAGE =
  * field causes, in the order upstream produces them: OpenAPI errors, list-type errors, CEL
  * rule failures. With `root: true`, `apiVersion`, `kind` and `metadata` are skipped.
  */
-export function validateValue(obj: unknown, schema: JSONSchemaProps, opts: ValidateOptions = {}): StatusCause[] {
+export function validateValue(obj: unknown, given: JSONSchemaProps, opts: ValidateOptions = {}): StatusCause[] {
+  const schema = schemaNode(given);
   const update = opts.oldObj !== undefined;
   const root = opts.root === true;
   const v = new OpenAPIValidator(opts.basePath, update, root);
