@@ -4,7 +4,7 @@
  * @module
  */
 import { badRequest, requestEntityTooLarge, unsupportedMediaType } from "../lib/api-errors.ts";
-import { assertJsonValue } from "./json-value.ts";
+import { assertJsonValue } from "../lib/json-value.ts";
 import { decodeProtobufObject, hasProtobufMagic, isProtobufContentType } from "./protobuf.ts";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

@@ -13,7 +13,7 @@ import { deleteCollection, deleteObject, parseDeleteOptions, type DeleteOptions 
 import type { RestDeps } from "../registry/rest/deps.ts";
 import { get } from "../registry/rest/get.ts";
 import { list } from "../registry/rest/list.ts";
-import { PATCH_CONTENT_TYPES, patch } from "../registry/rest/patch.ts";
+import { CR_PATCH_UNSUPPORTED, PATCH_CONTENT_TYPES, patch } from "../registry/rest/patch.ts";
 import { getScale, patchScale, updateScale } from "../registry/rest/scale.ts";
 import { update, type Subresource } from "../registry/rest/update.ts";
 import { partialObjectMetadata, toTable } from "../registry/table/table.ts";
@@ -179,6 +179,8 @@ export async function handleResource(
     case "PATCH": {
       if (sub === "finalize") throw methodNotAllowed();
       const type = patchType(req);
+      // Refused before the body is read: a custom resource takes no strategic merge patch.
+      if (type === "strategic" && r.resource.custom) throw unsupportedMediaType(CR_PATCH_UNSUPPORTED);
       if (type !== "apply" && q.force) throw badRequest("force: Invalid value: true: may not be specified for non-apply patch");
       const body = await readDecoded(req, ctx, true);
       const { object, created } = patch(d.rest, r, ns, name, type, body, ctx, { force: q.force, subresource: sub as Subresource | undefined });

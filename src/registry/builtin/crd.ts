@@ -4,10 +4,10 @@
  * of a CRD followed at once by one of its objects works (upstream can lag a moment here).
  * @module
  */
-import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
+import { badRequest, fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import { nowRfc3339, type KObject } from "../../lib/kobject.ts";
 import type { CRDCondition, CRDNames, CRDObject, CRDSpec } from "../crd/to-resource.ts";
-import { checkStructural, compileRules } from "../schema/index.ts";
+import { checkSchemaTypes, checkStructural, compileRules } from "../schema/index.ts";
 import { ALL_VERBS, type ResourceDefinition } from "../types.ts";
 import { dns1123Label, dns1123Subdomain } from "../validation/names.ts";
 import { bool, listOf, nameColumn, obj, resourceSchema, str, stringList, time } from "./schema-helpers.ts";
@@ -229,6 +229,20 @@ function decideStatus(crd: CRDObject, old: CRDObject | undefined, conflict: Name
   if (storage && !stored.includes(storage)) stored.push(storage);
 }
 
+/**
+ * openAPIV3Schema is a typed JSONSchemaProps upstream: a wrongly typed keyword is a decoding
+ * error (400), found before any other validation.
+ */
+function checkDecodable(crd: CRDObject): void {
+  const versions = Array.isArray(crd.spec?.versions) ? crd.spec.versions : [];
+  versions.forEach((v, i) => {
+    const s = v?.schema?.openAPIV3Schema;
+    if (s === undefined) return;
+    const problem = checkSchemaTypes(s, `spec.versions[${i}].schema.openAPIV3Schema`);
+    if (problem) throw badRequest(`CustomResourceDefinition in version "v1" cannot be handled as a CustomResourceDefinition: ${problem}`);
+  });
+}
+
 function defaultNames(crd: CRDObject): void {
   const names = crd.spec?.names;
   if (!names || typeof names !== "object") return;
@@ -263,12 +277,14 @@ export function crdDefinition(conflict: NameConflictCheck): ResourceDefinition {
     hooks: {
       prepareForCreate(o) {
         const crd = o as CRDObject;
+        checkDecodable(crd);
         defaultNames(crd);
         if (validateCRD(crd).length === 0) decideStatus(crd, undefined, conflict);
         else delete crd.status;
       },
       prepareForUpdate(o, old) {
         const crd = o as CRDObject;
+        checkDecodable(crd);
         defaultNames(crd);
         if (validateCRD(crd, old as CRDObject).length === 0) decideStatus(crd, old as CRDObject, conflict);
         else crd.status = (old as CRDObject).status;

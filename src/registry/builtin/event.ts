@@ -104,11 +104,10 @@ function validateEvent(o: KObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const ref = (o.involvedObject ?? {}) as { namespace?: string };
   const ns = o.metadata.namespace ?? "";
-  if (!o.eventTime) {
-    // Legacy events: about a cluster-scoped object they live in "default"; otherwise in the object's namespace.
-    const ok = ref.namespace ? ref.namespace === ns : ns === "" || ns === "default";
-    if (!ok) causes.push(fieldError.invalid("involvedObject.namespace", ref.namespace ?? "", "does not match event.namespace"));
-  } else {
+  // About a cluster-scoped object an event lives in "default"; otherwise in the object's namespace.
+  const ok = ref.namespace ? ref.namespace === ns : ns === "" || ns === "default";
+  if (!ok) causes.push(fieldError.invalid("involvedObject.namespace", ref.namespace ?? "", "does not match event.namespace"));
+  if (o.eventTime) {
     if (!o.reportingComponent) causes.push(fieldError.required("reportingController"));
     if (!o.reportingInstance) causes.push(fieldError.required("reportingInstance"));
     if (!o.action) causes.push(fieldError.required("action"));

@@ -4,6 +4,7 @@
  * @module
  */
 import { badRequest, methodNotAllowed, notFound, unsupportedMediaType } from "../../lib/api-errors.ts";
+import { assertJsonValue } from "../../lib/json-value.ts";
 import { isPlainObject, nowRfc3339, type KObject } from "../../lib/kobject.ts";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
@@ -17,6 +18,8 @@ import { resetFieldsFor } from "./write-helpers.ts";
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
 
+export const CR_PATCH_UNSUPPORTED = `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`;
+
 export const PATCH_CONTENT_TYPES: Record<string, PatchType> = {
   "application/json-patch+json": "json",
   "application/merge-patch+json": "merge",
@@ -25,7 +28,6 @@ export const PATCH_CONTENT_TYPES: Record<string, PatchType> = {
   "application/apply-patch+cbor": "apply",
 };
 
-const CR_PATCH_TYPES = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 export interface PatchOptions {
   force?: boolean;
@@ -45,7 +47,7 @@ export function patch(
   const { resource, version } = r;
   if (!resource.verbs.includes("patch")) throw methodNotAllowed();
   if (type === "strategic" && resource.custom) {
-    throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${CR_PATCH_TYPES}`);
+    throw unsupportedMediaType(CR_PATCH_UNSUPPORTED);
   }
   if (type === "apply") return apply(d, r, namespace, name, body, ctx, opts);
   const old = getStored(d, resource, namespace, name);
@@ -55,6 +57,8 @@ export function patch(
   if (type === "json") patched = applyJsonPatch(current, body);
   else if (type === "merge") patched = applyMergePatch(current, body);
   else patched = applyStrategicMergePatch(current, body, version.schema);
+  // A patch can move a deep value under a deep path: the result gets the same bound as a body.
+  assertJsonValue(patched, "the patched object");
   checkShape(resource, version.name, patched);
   checkTypeMeta(resource, version.name, patched);
   checkIdentity(patched, current, name);

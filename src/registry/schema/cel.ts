@@ -17,10 +17,9 @@
  * @module
  */
 
-import { type CelInput, isCelError } from "@bufbuild/cel";
+import type { CelInput } from "@bufbuild/cel";
 import type { StatusCause } from "../../lib/api-errors.ts";
-import { optionalNone, optionalOf } from "./cel-library.ts";
-import { type CT, compileExpr, parseExpr, type Program, prim, schemaType, usesIdent } from "./cel-compile.ts";
+import type { CT, Program } from "./cel-compile.ts";
 import { deepEqualJSON, mapListLookup, type Memo, toCel } from "./cel-values.ts";
 import { goField, goQuote } from "../../lib/go-format.ts";
 import { hasOwn, isObject } from "./own.ts";
@@ -35,6 +34,25 @@ import {
   validationRules,
 } from "./schema-types.ts";
 import type { JSONSchemaProps, ValidationRule } from "./types.ts";
+
+interface CelRuntime {
+  cel: typeof import("@bufbuild/cel");
+  lib: typeof import("./cel-library.ts");
+  compile: typeof import("./cel-compile.ts");
+}
+let runtime: CelRuntime | undefined;
+
+/**
+ * @bufbuild/cel and the Kubernetes CEL libraries load on the first rule that needs them
+ * (about 100 ms), not at startup: most objects are validated without CEL.
+ */
+function rt(): CelRuntime {
+  return (runtime ??= {
+    cel: require("@bufbuild/cel") as CelRuntime["cel"],
+    lib: require("./cel-library.ts") as CelRuntime["lib"],
+    compile: require("./cel-compile.ts") as CelRuntime["compile"],
+  });
+}
 
 // --- compiled rules -----------------------------------------------------------------------------
 
@@ -58,17 +76,17 @@ export function compiledRules(s: JSONSchemaProps, embedded: boolean): CompiledRu
   const cache = compiledCache[embedded ? 1 : 0];
   let hit = cache.get(s);
   if (hit) return hit;
-  const self = schemaType(s, embedded);
+  const self = rt().compile.schemaType(s, embedded);
   hit = validationRules(s).map((rule) => {
     const text = rule.rule;
-    const p = parseExpr(text);
-    const usesOldSelf = p.ok && usesIdent(p.parsed.expr, "oldSelf");
+    const p = rt().compile.parseExpr(text);
+    const usesOldSelf = p.ok && rt().compile.usesIdent(p.parsed.expr, "oldSelf");
     const scope = new Map<string, CT>([["self", self]]);
-    scope.set("oldSelf", rule.optionalOldSelf ? prim("optional") : self);
-    const compiled = compileExpr(text, scope, "bool");
+    scope.set("oldSelf", rule.optionalOldSelf ? rt().compile.prim("optional") : self);
+    const compiled = rt().compile.compileExpr(text, scope, "bool");
     const out: CompiledRule = { rule, usesOldSelf, program: compiled.program, error: compiled.error };
     if (rule.messageExpression?.trim()) {
-      const m = compileExpr(rule.messageExpression, scope, "string");
+      const m = rt().compile.compileExpr(rule.messageExpression, scope, "string");
       out.messageProgram = m.program;
       out.messageError = m.error?.replace(/^compilation failed: /, "messageExpression compilation failed: ");
     }
@@ -363,7 +381,7 @@ function evalMessage(program: Program, bindings: Record<string, CelInput>): stri
   } catch {
     return undefined;
   }
-  if (isCelError(result) || typeof result !== "string") return undefined;
+  if (rt().cel.isCelError(result) || typeof result !== "string") return undefined;
   const msg = result.trim();
   if (!msg || msg.includes("\n") || Buffer.byteLength(msg) > 5 * 1024) return undefined;
   return msg;
@@ -388,7 +406,7 @@ function evaluateRules(v: unknown, old: unknown, s: JSONSchemaProps, embedded: b
     const bindings: Record<string, CelInput> = { self };
     if (c.usesOldSelf) {
       if (hasOld) oldSelf ??= toCel(old, s, embedded, ctx.memo);
-      bindings.oldSelf = c.rule.optionalOldSelf ? (hasOld ? optionalOf(oldSelf!) : optionalNone()) : oldSelf!;
+      bindings.oldSelf = c.rule.optionalOldSelf ? (hasOld ? rt().lib.optionalOf(oldSelf!) : rt().lib.optionalNone()) : oldSelf!;
     }
     let result: unknown;
     try {
@@ -397,7 +415,7 @@ function evaluateRules(v: unknown, old: unknown, s: JSONSchemaProps, embedded: b
       result = e instanceof Error ? e : new Error(String(e));
     }
     if (result === true) continue;
-    if (isCelError(result) || result instanceof Error) {
+    if (rt().cel.isCelError(result) || result instanceof Error) {
       const err = celGoError((result as Error).message);
       const detail =
         err === "no such overload"

@@ -6,7 +6,8 @@
  * would replace `o`'s prototype instead of adding a key; reading `o["__proto__"]` on an object
  * without that own key returns Object.prototype).
  *
- * Every engine of schema/ and patch/ reads and writes untrusted keys through these helpers.
+ * Every engine of schema/ and patch/ reads and writes untrusted keys through these helpers, which
+ * also work with a frozen Object.prototype.
  * @module
  */
 
@@ -22,9 +23,14 @@ export function getOwn(o: object, k: string): unknown {
   return hasOwnProperty.call(o, k) ? (o as Record<string, unknown>)[k] : undefined;
 }
 
-/** Sets `o[k] = v` as an own, enumerable data property, whatever `k` is (including `__proto__`). */
+/**
+ * Sets `o[k] = v` as an own, enumerable data property, whatever `k` is. Names of Object.prototype
+ * members (`__proto__`, `constructor`, `toString`, …) are defined rather than assigned: an
+ * assignment would set the prototype for `__proto__`, and throws for the others when
+ * Object.prototype is frozen (as the daemon freezes it) and `o` has no own such key yet.
+ */
 export function setOwn(o: object, k: string, v: unknown): void {
-  if (k === "__proto__") {
+  if (hasOwnProperty.call(Object.prototype, k)) {
     Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   } else {
     (o as Record<string, unknown>)[k] = v;

@@ -20,7 +20,10 @@
  *
  * Deliberate difference: Go silently drops an `items` that is neither an object nor an array
  * (`items: 5`); here it is a type error (`… of type v1.JSONSchemaPropsOrArray`), so such a schema
- * is rejected instead of being stored with a keyword nothing honours.
+ * is rejected instead of being stored with a keyword nothing honours. Number literals are only
+ * seen as JSON.parse left them (`1.0` and `1e3` are integers here; Go rejects them for int64).
+ * `x-kubernetes-patch-strategy`/`-merge-key` (types.ts, built-in kinds only) are no
+ * JSONSchemaProps fields: unknown, hence unchecked, as in Go.
  *
  * The readers (`schemaNode`, `subSchema`, `schemaList`, `propertyEntries`, …) give the engine Go's
  * view of a decoded schema: `null` (or any non-object) where a schema object belongs is the zero
@@ -126,10 +129,7 @@ const SCHEMA: GoType = {
       "x-kubernetes-list-type": STRING,
       "x-kubernetes-map-type": STRING,
       "x-kubernetes-validations": { k: "slice", name: "v1.ValidationRules", elem: () => VALIDATION_RULE },
-      // Strategic-merge-patch metadata of the built-in kinds' schemas (not JSONSchemaProps fields
-      // upstream; typed here so that the engine can rely on them being strings).
-      "x-kubernetes-patch-strategy": STRING,
-      "x-kubernetes-patch-merge-key": STRING,
+      // x-kubernetes-patch-strategy/-merge-key are no JSONSchemaProps fields: unknown, ignored.
     }),
 };
 
@@ -231,7 +231,7 @@ function decodeValue(d: Decoder, v: unknown, t: GoType, ctx: Ctx): void {
       return;
     case "int64":
       if (typeof v !== "number") save(d, ctx, jsonKind(v), t);
-      else if (!Number.isInteger(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) save(d, ctx, `number ${String(v)}`, t);
+      else if (!Number.isInteger(v) || v >= 2 ** 63 || v < -(2 ** 63)) save(d, ctx, `number ${String(v)}`, t);
       return;
     case "slice":
       if (!Array.isArray(v)) {

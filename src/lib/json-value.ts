@@ -4,7 +4,7 @@
  * input cannot exhaust the stack anywhere after decoding.
  * @module
  */
-import { badRequest } from "../lib/api-errors.ts";
+import { badRequest } from "./api-errors.ts";
 
 export const MAX_DEPTH = 1000;
 
