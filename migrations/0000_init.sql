@@ -9,8 +9,6 @@ CREATE TABLE `changes` (
 	`ts` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `changes_key` ON `changes` (`resource`,`namespace`,`name`,`rv`);--> statement-breakpoint
-CREATE INDEX `changes_resource` ON `changes` (`resource`,`rv`);--> statement-breakpoint
 CREATE TABLE `meta` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` text NOT NULL
@@ -25,16 +23,15 @@ CREATE TABLE `objects` (
 	`body` text NOT NULL,
 	`expires_at` integer,
 	PRIMARY KEY(`resource`, `namespace`, `name`)
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
-CREATE INDEX `objects_uid` ON `objects` (`uid`);--> statement-breakpoint
-CREATE INDEX `objects_expires` ON `objects` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `objects_expires` ON `objects` (`expires_at`) WHERE expires_at IS NOT NULL;--> statement-breakpoint
 CREATE TABLE `owners` (
 	`owner_uid` text NOT NULL,
 	`resource` text NOT NULL,
 	`namespace` text NOT NULL,
 	`name` text NOT NULL,
 	PRIMARY KEY(`owner_uid`, `resource`, `namespace`, `name`)
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `owners_dependent` ON `owners` (`resource`,`namespace`,`name`);

@@ -95,6 +95,11 @@ export class Registry {
     return undefined;
   }
 
+  /** A served resource of this group and kind, whatever the version (owner references). */
+  byGroupKind(group: string, kind: string): Resource | undefined {
+    return this.all().find((r) => r.group === group && r.kind === kind && !r.storage && !r.hooks?.virtualCreate);
+  }
+
   /** The resource stored under a store key prefix (`configmaps`, `clusters.cluster.x-k8s.io`). */
   byQualified(qualified: string): Resource | undefined {
     return this.all().find((r) => r.qualified === qualified && !r.storage);

@@ -4,6 +4,7 @@
  * transaction per mutation. Migrations in /migrations are generated from this file by drizzle-kit.
  * @module
  */
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, primaryKey, index } from "drizzle-orm/sqlite-core";
 
 export const objects = sqliteTable(
@@ -21,11 +22,9 @@ export const objects = sqliteTable(
     /** Unix ms after which the object is deleted by the TTL sweeper (Events); null = never. */
     expiresAt: integer("expires_at"),
   },
-  (t) => [
-    primaryKey({ columns: [t.resource, t.namespace, t.name] }),
-    index("objects_uid").on(t.uid),
-    index("objects_expires").on(t.expiresAt),
-  ],
+  // Only the Events' TTL needs an index on expires_at; everything else is found by key.
+  // (The migration makes this a WITHOUT ROWID table: one B-tree per write, keyed as it is read.)
+  (t) => [primaryKey({ columns: [t.resource, t.namespace, t.name] }), index("objects_expires").on(t.expiresAt).where(sql`expires_at IS NOT NULL`)],
 );
 
 export const changes = sqliteTable(
@@ -43,7 +42,7 @@ export const changes = sqliteTable(
     /** Unix ms of the write, for time-based compaction. */
     ts: integer("ts").notNull(),
   },
-  (t) => [index("changes_key").on(t.resource, t.namespace, t.name, t.rv), index("changes_resource").on(t.resource, t.rv)],
+  // Append-only and read by revision range: no secondary index, so a write touches the tail only.
 );
 
 /** ownerReferences index: which objects name a given owner uid. Kept in the same transaction. */

@@ -183,6 +183,15 @@ describe("openDatabase", () => {
     expect(() => openDatabase(path)).toThrow(NewerDatabaseError);
   });
 
+  it("keeps objects and owners WITHOUT ROWID (hand-edited into the generated migration)", () => {
+    using dir = tempDir();
+    const db = openDatabase(join(dir.path, "state.db"));
+    const ddl = (t: string) => (db.query("SELECT sql FROM sqlite_master WHERE name = ?").get(t) as { sql: string }).sql;
+    expect(ddl("objects")).toEndWith("WITHOUT ROWID");
+    expect(ddl("owners")).toEndWith("WITHOUT ROWID");
+    db.close();
+  });
+
   it("embeds every migration file of migrations/", () => {
     const onDisk = readdirSync(join(import.meta.dir, "../../migrations")).filter((f) => f.endsWith(".sql"));
     expect(embeddedMigrations().map((m) => `${m.tag}.sql`)).toEqual(onDisk.sort());

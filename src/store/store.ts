@@ -132,9 +132,6 @@ export class Store {
     return (this.#stmts.get.get(resource, namespace, name) as StoredRow | null) ?? undefined;
   }
 
-  getByUid(uid: string): StoredRow | undefined {
-    return (this.#stmts.getByUid.get(uid) as StoredRow | null) ?? undefined;
-  }
 
   count(resource: string, namespace?: string): number {
     const row = (namespace === undefined
@@ -174,10 +171,18 @@ export class Store {
 
   #listAt(revision: number, args: (string | number)[], fetch: number): StoredRow[] {
     const unchanged = this.#stmts.listUnchangedSince.all(...args, revision, fetch) as StoredRow[];
-    // Keys written after the snapshot: their first later change carries the state as of the snapshot.
-    const firstLater = this.#stmts.firstChangesAfter.all(...args, revision) as (StoredRow & { type: ChangeType; prev_body: string | null })[];
+    // Keys written after the snapshot: their first later change carries the state as of the
+    // snapshot. The log is scanned in revision order (it has no secondary index: appends stay cheap).
+    const [resource, ns, allNs, hasAfter, afterNs, afterName] = args as [string, string, number, number, string, string];
+    const later = this.#stmts.changesOfAfter.all(resource, revision) as (ChangeRow & { prev_body: string | null })[];
+    const seen = new Set<string>();
     const restored: StoredRow[] = [];
-    for (const c of firstLater) {
+    for (const c of later) {
+      if (!allNs && c.namespace !== ns) continue;
+      if (hasAfter && (c.namespace < afterNs || (c.namespace === afterNs && c.name <= afterName))) continue;
+      const key = `${c.namespace}\u0000${c.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       if (c.type === "ADDED" || c.prev_body === null) continue;
       const prev = JSON.parse(c.prev_body) as KObject;
       restored.push({
@@ -391,7 +396,6 @@ function prepare(db: Database) {
   const q = (sql: string): Statement => db.query(sql);
   return {
     get: q("SELECT resource, namespace, name, uid, rv, body FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),
-    getByUid: q("SELECT resource, namespace, name, uid, rv, body FROM objects WHERE uid = ?"),
     countAll: q("SELECT COUNT(*) AS n FROM objects WHERE resource = ?"),
     countNs: q("SELECT COUNT(*) AS n FROM objects WHERE resource = ? AND namespace = ?"),
     countAfter: q(`SELECT COUNT(*) AS n FROM objects WHERE ${RANGE}`),
@@ -399,13 +403,7 @@ function prepare(db: Database) {
     listUnchangedSince: q(
       `SELECT resource, namespace, name, uid, rv, body FROM objects WHERE ${RANGE} AND rv <= ?7 ORDER BY namespace, name LIMIT ?8`,
     ),
-    firstChangesAfter: q(
-      `SELECT c.resource, c.namespace, c.name, c.type, c.prev_body FROM changes c
-       WHERE c.resource = ?1 AND (?3 = 1 OR c.namespace = ?2) AND (?4 = 0 OR (c.namespace, c.name) > (?5, ?6))
-         AND c.rv = (SELECT MIN(d.rv) FROM changes d
-                     WHERE d.resource = c.resource AND d.namespace = c.namespace AND d.name = c.name AND d.rv > ?7)
-       ORDER BY c.namespace, c.name`,
-    ),
+    changesOfAfter: q("SELECT rv, type, resource, namespace, name, prev_body FROM changes WHERE resource = ?1 AND rv > ?2 ORDER BY rv"),
     insert: q("INSERT INTO objects (resource, namespace, name, uid, rv, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     update: q("UPDATE objects SET body = ?, rv = ?, uid = ?, expires_at = ? WHERE resource = ? AND namespace = ? AND name = ?"),
     remove: q("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),

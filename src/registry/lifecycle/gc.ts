@@ -12,7 +12,7 @@ import { log } from "../../lib/log.ts";
 import type { KObject, OwnerReference } from "../../lib/kobject.ts";
 import type { Change, ObjectKey } from "../../store/store.ts";
 import type { Registry } from "../registry.ts";
-import type { Resource } from "../types.ts";
+import { splitApiVersion, type Resource } from "../types.ts";
 import { systemContext } from "../rest/context.ts";
 import { deleteObject, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, type PropagationPolicy } from "../rest/delete.ts";
 import { parseRow, type RestDeps } from "../rest/deps.ts";
@@ -74,7 +74,7 @@ export class GarbageCollector {
       if (uid) for (const dep of this.d.store.dependents(uid)) this.#dependents.add(keyString(dep));
       // A foreground owner waiting for this dependent may now be released.
       for (const ref of obj.metadata.ownerReferences ?? []) {
-        const row = this.d.store.getByUid(ref.uid);
+        const row = this.#ownerRow(ref, c.namespace);
         if (row) this.#owners.add(keyString(row));
       }
       return;
@@ -107,12 +107,21 @@ export class GarbageCollector {
     return { r, obj: parseRow(row) };
   }
 
-  /** An owner exists if an object with its uid exists in the same namespace or cluster scope. */
+  /**
+   * The stored owner a reference names: found by its kind and name (in the dependent's namespace,
+   * or cluster-scoped) and only if the uid matches — a re-created namesake is not the owner.
+   */
+  #ownerRow(ref: OwnerReference, namespace: string) {
+    const { group } = splitApiVersion(ref.apiVersion ?? "");
+    const r = this.d.registry.byGroupKind(group, ref.kind);
+    if (!r) return undefined;
+    const row = this.d.store.get(r.qualified, r.namespaced ? namespace : "", ref.name);
+    return row && row.uid === ref.uid ? row : undefined;
+  }
+
   #owner(ref: OwnerReference, namespace: string): KObject | undefined {
-    const row = this.d.store.getByUid(ref.uid);
-    if (!row) return undefined;
-    if (row.namespace && row.namespace !== namespace) return undefined;
-    return parseRow(row);
+    const row = this.#ownerRow(ref, namespace);
+    return row ? parseRow(row) : undefined;
   }
 
   #checkDependent(k: ObjectKey): void {
