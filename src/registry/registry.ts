@@ -38,7 +38,7 @@ export class Registry {
   #namespaces = new Map<string, boolean>();
   #terminatingCRDs = new Set<string>();
 
-  constructor(private readonly store: Store) {
+  constructor(store: Store) {
     this.#builtins = [
       namespaceDefinition,
       configMapDefinition,

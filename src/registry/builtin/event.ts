@@ -8,7 +8,7 @@ import { ALL_VERBS } from "../types.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { humanAge } from "../table/age.ts";
-import { int, listOf, nameColumn, obj, resourceSchema, str, time } from "./schema-helpers.ts";
+import { int, nameColumn, obj, resourceSchema, str, time } from "./schema-helpers.ts";
 
 export const EVENT_TTL_MS = 60 * 60 * 1000;
 

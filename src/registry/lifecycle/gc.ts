@@ -11,7 +11,6 @@
 import { log } from "../../lib/log.ts";
 import type { KObject, OwnerReference } from "../../lib/kobject.ts";
 import type { Change, ObjectKey } from "../../store/store.ts";
-import type { Registry } from "../registry.ts";
 import { splitApiVersion, type Resource } from "../types.ts";
 import { systemContext } from "../rest/context.ts";
 import { deleteObject, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, type PropagationPolicy } from "../rest/delete.ts";

@@ -3,7 +3,7 @@
  * subresources.
  * @module
  */
-import { badRequest, conflict, invalid, methodNotAllowed, notFound } from "../../lib/api-errors.ts";
+import { conflict, invalid, methodNotAllowed, notFound } from "../../lib/api-errors.ts";
 import { nowRfc3339, type KObject, type ManagedFieldsEntry } from "../../lib/kobject.ts";
 import { KeyNotFoundError, RevisionConflictError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";

@@ -23,7 +23,6 @@ import {
   type CelFunc,
   type CelInput,
   type CelList,
-  type CelMap,
   type CelValue,
   CelScalar,
   celFunc,

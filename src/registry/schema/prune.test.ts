@@ -140,9 +140,6 @@ describe("dropNulls", () => {
 
 // --- keys named like Object.prototype members, deep values ----------------------------------
 
-/** The own value of `k` (never an inherited one). */
-const own = (o: unknown, k: string): unknown => Object.getOwnPropertyDescriptor(o as object, k)?.value;
-
 function expectCleanPrototype(): void {
   expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted");
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
