@@ -344,11 +344,21 @@ export function schemaList(v: unknown): JSONSchemaProps[] {
   return Array.isArray(v) ? v.map(schemaNode) : [];
 }
 
-/** The `properties` of a schema as [name, schema] pairs, in order. */
+const entriesCache = new WeakMap<object, [string, JSONSchemaProps][]>();
+
+/**
+ * The `properties` of a schema as [name, schema] pairs, in order. Cached per schema object
+ * (schemas are not mutated once served); callers must not modify the returned list.
+ */
 export function propertyEntries(s: JSONSchemaProps | undefined): [string, JSONSchemaProps][] {
   const props = s?.properties as unknown;
   if (!isObject(props)) return [];
-  return Object.keys(props).map((k) => [k, schemaNode(props[k])]);
+  let entries = entriesCache.get(props);
+  if (!entries) {
+    entries = Object.keys(props).map((k) => [k, schemaNode(props[k])]);
+    entriesCache.set(props, entries);
+  }
+  return entries;
 }
 
 /** Whether a schema declares properties at all (a non-empty `properties` object). */
