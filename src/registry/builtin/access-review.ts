@@ -5,6 +5,7 @@
  * @module
  */
 import type { ResourceDefinition, UserInfo } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { authorize } from "../authz.ts";
 import { bool, obj, resourceSchema, str } from "./schema-helpers.ts";
@@ -41,17 +42,13 @@ function review(o: KObject, user: UserInfo): KObject {
   };
 }
 
-export const selfSubjectAccessReviewDefinition: ResourceDefinition = {
+export const selfSubjectAccessReviewDefinition: ResourceDefinition = builtinKind({
   group: "authorization.k8s.io",
-  plural: "selfsubjectaccessreviews",
-  singular: "selfsubjectaccessreview",
   kind: "SelfSubjectAccessReview",
-  listKind: "SelfSubjectAccessReviewList",
+  plural: "selfsubjectaccessreviews",
   namespaced: false,
-  shortNames: [],
-  categories: [],
   verbs: ["create"],
-  custom: false,
-  versions: [{ name: "v1", served: true, storage: true, schema, subresources: {}, printerColumns: [] }],
+  schema,
+  printerColumns: [],
   hooks: { virtualCreate: review },
-};
+});

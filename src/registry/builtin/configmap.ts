@@ -1,6 +1,6 @@
 /** core/v1 ConfigMap. */
 import type { ResourceDefinition } from "../types.ts";
-import { ALL_VERBS } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { configMapKey } from "../validation/names.ts";
@@ -32,30 +32,17 @@ function dataKeys(o: KObject): StatusCause[] {
   return causes;
 }
 
-export const configMapDefinition: ResourceDefinition = {
+export const configMapDefinition: ResourceDefinition = builtinKind({
   group: "",
-  plural: "configmaps",
-  singular: "configmap",
   kind: "ConfigMap",
-  listKind: "ConfigMapList",
+  plural: "configmaps",
   namespaced: true,
   shortNames: ["cm"],
-  categories: [],
-  verbs: ALL_VERBS,
-  custom: false,
-  versions: [
-    {
-      name: "v1",
-      served: true,
-      storage: true,
-      schema,
-      subresources: {},
-      printerColumns: [
-        nameColumn,
-        { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length },
-        ageColumn,
-      ],
-    },
+  schema,
+  printerColumns: [
+    nameColumn,
+    { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length },
+    ageColumn,
   ],
   hooks: {
     validate(o, old) {
@@ -70,4 +57,4 @@ export const configMapDefinition: ResourceDefinition = {
     allowUnconditionalUpdate: true,
     omitEmpty: ["data", "binaryData"],
   },
-};
+});

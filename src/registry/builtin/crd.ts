@@ -8,7 +8,8 @@ import { badRequest, fieldError, type StatusCause } from "../../lib/api-errors.t
 import { nowRfc3339, type KObject } from "../../lib/kobject.ts";
 import type { CRDCondition, CRDNames, CRDObject, CRDSpec } from "../crd/to-resource.ts";
 import { checkSchemaTypes, checkStructural, compileRules } from "../schema/index.ts";
-import { ALL_VERBS, type ResourceDefinition } from "../types.ts";
+import type { ResourceDefinition } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { dns1123Label, dns1123Subdomain } from "../validation/names.ts";
 import { bool, listOf, nameColumn, obj, resourceSchema, str, stringList, time } from "./schema-helpers.ts";
 
@@ -252,28 +253,17 @@ function defaultNames(crd: CRDObject): void {
 }
 
 export function crdDefinition(conflict: NameConflictCheck): ResourceDefinition {
-  return {
+  return builtinKind({
     group: "apiextensions.k8s.io",
-    plural: "customresourcedefinitions",
-    singular: "customresourcedefinition",
     kind: "CustomResourceDefinition",
-    listKind: "CustomResourceDefinitionList",
+    plural: "customresourcedefinitions",
     namespaced: false,
     shortNames: ["crd", "crds"],
     categories: ["api-extensions"],
-    verbs: ALL_VERBS,
-    custom: false,
     tracksGeneration: true,
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema,
-        subresources: { status: true },
-        printerColumns: [nameColumn, { name: "Created At", type: "date", description: "Creation time", cell: (o: KObject) => o.metadata.creationTimestamp ?? "" }],
-      },
-    ],
+    status: true,
+    schema,
+    printerColumns: [nameColumn, { name: "Created At", type: "date", description: "Creation time", cell: (o: KObject) => o.metadata.creationTimestamp ?? "" }],
     hooks: {
       prepareForCreate(o) {
         const crd = o as CRDObject;
@@ -300,5 +290,5 @@ export function crdDefinition(conflict: NameConflictCheck): ResourceDefinition {
         return true;
       },
     },
-  };
+  });
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { KindHooks, ResourceDefinition } from "../types.ts";
-import { ALL_VERBS } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { humanAge } from "../table/age.ts";
@@ -163,28 +163,13 @@ const columns = [
   { ...nameColumn, priority: 1 },
 ];
 
-const eventNames = {
-  plural: "events",
-  singular: "event",
-  kind: "Event",
-  listKind: "EventList",
-  namespaced: true,
-  shortNames: ["ev"],
-  categories: [],
-  verbs: ALL_VERBS,
-  custom: false,
-  hooks,
-};
+const eventKind = { kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"], printerColumns: columns, hooks };
 
-export const eventDefinition: ResourceDefinition = {
-  ...eventNames,
-  group: "",
-  versions: [{ name: "v1", served: true, storage: true, schema: coreSchema, subresources: {}, printerColumns: columns }],
-};
+export const eventDefinition: ResourceDefinition = builtinKind({ ...eventKind, group: "", schema: coreSchema });
 
-export const eventsV1Definition: ResourceDefinition = {
-  ...eventNames,
+export const eventsV1Definition: ResourceDefinition = builtinKind({
+  ...eventKind,
   group: "events.k8s.io",
+  schema: eventsV1Schema,
   storage: { resource: "events", apiVersion: "v1" },
-  versions: [{ name: "v1", served: true, storage: true, schema: eventsV1Schema, subresources: {}, printerColumns: columns }],
-};
+});

@@ -1,6 +1,6 @@
 /** coordination.k8s.io/v1 Lease (leader election of controllers that run against the appliance). */
 import type { ResourceDefinition } from "../types.ts";
-import { ALL_VERBS } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { int, ageColumn, nameColumn, obj, resourceSchema, str } from "./schema-helpers.ts";
@@ -31,30 +31,12 @@ function validateLease(o: KObject): StatusCause[] {
   return causes;
 }
 
-export const leaseDefinition: ResourceDefinition = {
+export const leaseDefinition: ResourceDefinition = builtinKind({
   group: "coordination.k8s.io",
-  plural: "leases",
-  singular: "lease",
   kind: "Lease",
-  listKind: "LeaseList",
+  plural: "leases",
   namespaced: true,
-  shortNames: [],
-  categories: [],
-  verbs: ALL_VERBS,
-  custom: false,
-  versions: [
-    {
-      name: "v1",
-      served: true,
-      storage: true,
-      schema,
-      subresources: {},
-      printerColumns: [
-        nameColumn,
-        { name: "Holder", type: "string", description: "The holder of the lease", jsonPath: ".spec.holderIdentity" },
-        ageColumn,
-      ],
-    },
-  ],
+  schema,
+  printerColumns: [nameColumn, { name: "Holder", type: "string", description: "The holder of the lease", jsonPath: ".spec.holderIdentity" }, ageColumn],
   hooks: { validate: validateLease, allowUnconditionalUpdate: true },
-};
+});

@@ -1,6 +1,7 @@
 /** core/v1 Namespace. Lifecycle (Terminating, content deletion) lives in lifecycle/namespace.ts. */
 import type { ResourceDefinition } from "../types.ts";
 import { ALL_VERBS } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { fieldError } from "../../lib/api-errors.ts";
 import { ageColumn, nameColumn, obj, resourceSchema, str, stringList, listOf, time } from "./schema-helpers.ts";
 
@@ -18,31 +19,16 @@ const schema = resourceSchema("Namespace provides a scope for Names.", {
   }),
 });
 
-export const namespaceDefinition: ResourceDefinition = {
+export const namespaceDefinition: ResourceDefinition = builtinKind({
   group: "",
-  plural: "namespaces",
-  singular: "namespace",
   kind: "Namespace",
-  listKind: "NamespaceList",
+  plural: "namespaces",
   namespaced: false,
   shortNames: ["ns"],
-  categories: [],
   verbs: ALL_VERBS.filter((v) => v !== "deletecollection"),
-  custom: false,
-  versions: [
-    {
-      name: "v1",
-      served: true,
-      storage: true,
-      schema,
-      subresources: { status: true },
-      printerColumns: [
-        nameColumn,
-        { name: "Status", type: "string", description: "The status of the namespace", jsonPath: ".status.phase" },
-        ageColumn,
-      ],
-    },
-  ],
+  status: true,
+  schema,
+  printerColumns: [nameColumn, { name: "Status", type: "string", description: "The status of the namespace", jsonPath: ".status.phase" }, ageColumn],
   hooks: {
     prepareForCreate(o) {
       const spec = ((o.spec as Record<string, unknown>) ??= {});
@@ -70,4 +56,4 @@ export const namespaceDefinition: ResourceDefinition = {
     allowUnconditionalUpdate: true,
     omitEmpty: ["spec.finalizers"],
   },
-};
+});

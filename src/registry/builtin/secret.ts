@@ -1,6 +1,6 @@
 /** core/v1 Secret: stringData folds into data, type defaults to Opaque and is immutable. */
 import type { ResourceDefinition } from "../types.ts";
-import { ALL_VERBS } from "../types.ts";
+import { builtinKind } from "./define.ts";
 import { fieldError, type StatusCause } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { configMapKey } from "../validation/names.ts";
@@ -62,31 +62,17 @@ function validateSecret(o: KObject, old?: KObject): StatusCause[] {
   return causes;
 }
 
-export const secretDefinition: ResourceDefinition = {
+export const secretDefinition: ResourceDefinition = builtinKind({
   group: "",
-  plural: "secrets",
-  singular: "secret",
   kind: "Secret",
-  listKind: "SecretList",
+  plural: "secrets",
   namespaced: true,
-  shortNames: [],
-  categories: [],
-  verbs: ALL_VERBS,
-  custom: false,
-  versions: [
-    {
-      name: "v1",
-      served: true,
-      storage: true,
-      schema,
-      subresources: {},
-      printerColumns: [
-        nameColumn,
-        { name: "Type", type: "string", description: "The type of the secret", jsonPath: ".type" },
-        { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length },
-        ageColumn,
-      ],
-    },
+  schema,
+  printerColumns: [
+    nameColumn,
+    { name: "Type", type: "string", description: "The type of the secret", jsonPath: ".type" },
+    { name: "Data", type: "integer", description: "Number of data keys", cell: (o) => Object.keys(o.data ?? {}).length },
+    ageColumn,
   ],
   hooks: {
     prepareForCreate: foldStringData,
@@ -100,4 +86,4 @@ export const secretDefinition: ResourceDefinition = {
     allowUnconditionalUpdate: true,
     omitEmpty: ["data"],
   },
-};
+});
