@@ -49,6 +49,11 @@ function contextFor(user: UserInfo, q: ResourceQuery, req: Request): RequestCont
   };
 }
 
+/** A write is acknowledged only once it is committed (group commit: at the end of the tick). */
+async function durable(d: ResourceHandlerDeps): Promise<void> {
+  await d.rest.store.durable();
+}
+
 function objectResponse(obj: unknown, status: number, ctx: RequestContext, neg: Negotiated, pretty: boolean): Response {
   const headers = new Headers({ "Content-Type": "application/json" });
   for (const [k, v] of warningHeaders(ctx.warnings)) headers.append(k, v);
@@ -140,12 +145,14 @@ export async function handleResource(
       }
       const body = await readDecoded(req, ctx);
       const obj = create(d.rest, r, path.namespace, body, ctx);
+      await durable(d);
       return objectResponse(obj, 201, ctx, neg, q.pretty);
     }
     if (method === "DELETE") {
       const opts = await deleteOptions(req, q);
       if (opts.dryRun?.includes("All")) ctx.dryRun = true;
       const items = deleteCollection(d.rest, r, path.namespace, q, opts, ctx);
+      await durable(d);
       return objectResponse({ apiVersion: r.resource.group ? `${r.resource.group}/${r.version.name}` : r.version.name, kind: r.resource.listKind, metadata: {}, items }, 200, ctx, { shape: "object" }, q.pretty);
     }
     throw methodNotAllowed();
@@ -154,10 +161,16 @@ export async function handleResource(
   const name = path.name;
   if (sub === "scale") {
     if (method === "GET") return objectResponse(getScale(d.rest, r, ns, name), 200, ctx, { shape: "object" }, q.pretty);
-    if (method === "PUT") return objectResponse(updateScale(d.rest, r, ns, name, await readDecoded(req, ctx), ctx), 200, ctx, { shape: "object" }, q.pretty);
+    if (method === "PUT") {
+      const scale = updateScale(d.rest, r, ns, name, await readDecoded(req, ctx), ctx);
+      await durable(d);
+      return objectResponse(scale, 200, ctx, { shape: "object" }, q.pretty);
+    }
     if (method === "PATCH") {
       const type = patchType(req);
-      return objectResponse(patchScale(d.rest, r, ns, name, type, await readDecoded(req, ctx, true), ctx), 200, ctx, { shape: "object" }, q.pretty);
+      const scale = patchScale(d.rest, r, ns, name, type, await readDecoded(req, ctx, true), ctx);
+      await durable(d);
+      return objectResponse(scale, 200, ctx, { shape: "object" }, q.pretty);
     }
     throw methodNotAllowed();
   }
@@ -174,6 +187,7 @@ export async function handleResource(
     case "PUT": {
       const body = await readDecoded(req, ctx);
       const { object, created } = update(d.rest, r, ns, name, body, ctx, sub as Subresource | undefined);
+      await durable(d);
       return objectResponse(object, created ? 201 : 200, ctx, neg, q.pretty);
     }
     case "PATCH": {
@@ -184,6 +198,7 @@ export async function handleResource(
       if (type !== "apply" && q.force) throw badRequest("force: Invalid value: true: may not be specified for non-apply patch");
       const body = await readDecoded(req, ctx, true);
       const { object, created } = patch(d.rest, r, ns, name, type, body, ctx, { force: q.force, subresource: sub as Subresource | undefined });
+      await durable(d);
       return objectResponse(object, created ? 201 : 200, ctx, neg, q.pretty);
     }
     case "DELETE": {
@@ -191,6 +206,7 @@ export async function handleResource(
       const opts = await deleteOptions(req, q);
       if (opts.dryRun?.includes("All")) ctx.dryRun = true;
       const result = deleteObject(d.rest, r, ns, name, opts, ctx);
+      await durable(d);
       if (result.kind === "terminating") return objectResponse(result.object, 200, ctx, neg, q.pretty);
       const o = result.object;
       return objectResponse(statusSuccess({ name: o.metadata.name, group: r.resource.group || undefined, kind: r.resource.plural, uid: o.metadata.uid }), 200, ctx, { shape: "object" }, q.pretty);

@@ -59,6 +59,12 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const pki = await ensurePki(dataDir, config.tlsSANs);
   const db = openDatabase(join(dataDir, "state.db"), { synchronous: config.storage.synchronous, backupDir: join(dataDir, "backups") });
   const store = new Store(db);
+  store.onCommitFailure = (e) => {
+    // Writes of this batch were visible to readers already; serving on would show state that
+    // is not on disk. Stop, and let systemd restart from what the database holds.
+    log.error({ component: "store", err: String(e) }, "database commit failed; exiting");
+    process.exit(70);
+  };
   const registry = new Registry(store);
   const rest: RestDeps = { store, registry, now: () => new Date() };
   ensureNamespaces(rest);
@@ -110,6 +116,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
 
   let stopping: Promise<void> | undefined;
   const settle = async () => {
+    await store.durable();
     await gc.idle();
     await namespaces.idle();
     await crdCleanup.idle();
@@ -136,6 +143,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
         gc.stop();
         namespaces.stop();
         crdCleanup.stop();
+        store.commit();
         db.close();
         log.info({ component: "daemon" }, "stopped");
       })();

@@ -52,7 +52,9 @@ export class Registry {
     for (const row of store.list(CRD_RESOURCE).rows) this.#applyCRD(JSON.parse(row.body) as CRDObject);
     for (const row of store.list("namespaces").rows) this.#namespaces.set(row.name, isTerminating(JSON.parse(row.body) as KObject));
     this.#reindex();
-    store.subscribe((change) => {
+    // Observed as writes complete (before COMMIT): a CRD is served, and a namespace's state
+    // known, to the very next request.
+    store.observe((change) => {
       if (change.resource === "namespaces") {
         if (change.type === "DELETED") this.#namespaces.delete(change.name);
         else this.#namespaces.set(change.name, isTerminating(change.object));

@@ -43,24 +43,31 @@ describe("Store", () => {
     expect(JSON.parse(store.get("configmaps", "default", "a")!.body).data).toEqual({ k: "1" });
   });
 
-  it("delivers changes to listeners after commit, in order, with the previous state", () => {
+  it("delivers changes to subscribers after the batch commits, in order, with the previous state", async () => {
     using dir = tempDir();
     const store = openStore(dir.path);
     const seen: Change[] = [];
+    const observed: string[] = [];
     store.subscribe((c) => seen.push(c));
+    store.observe((c) => observed.push(c.type));
     const a = store.create("configmaps", cm("a"));
     store.update("configmaps", cm("a", { x: "1" }), a.rv);
     store.delete("configmaps", "default", "a");
+    // Observers follow each operation; subscribers wait for the COMMIT at the end of the tick.
+    expect(observed).toEqual(["ADDED", "MODIFIED", "DELETED"]);
+    expect(seen).toHaveLength(0);
+    await store.durable();
     expect(seen.map((c) => c.type)).toEqual(["ADDED", "MODIFIED", "DELETED"]);
     expect(seen[1]!.prev!.data).toEqual({});
     expect(seen[2]!.object.metadata.resourceVersion).toBe(String(seen[2]!.rv));
   });
 
-  it("delivers nothing and keeps the revision when a transaction rolls back", () => {
+  it("undoes a failed operation alone, keeping the rest of its batch", async () => {
     using dir = tempDir();
     const store = openStore(dir.path);
     const seen: Change[] = [];
     store.subscribe((c) => seen.push(c));
+    store.create("configmaps", cm("kept"));
     const before = store.revision;
     expect(() =>
       store.transaction(() => {
@@ -68,9 +75,23 @@ describe("Store", () => {
         store.create("configmaps", cm("a"));
       }),
     ).toThrow(KeyExistsError);
-    expect(seen).toHaveLength(0);
     expect(store.revision).toBe(before);
     expect(store.get("configmaps", "default", "a")).toBeUndefined();
+    await store.durable();
+    expect(seen.map((c) => c.name)).toEqual(["kept"]);
+    expect(store.get("configmaps", "default", "kept")).toBeDefined();
+  });
+
+  it("commits concurrent writes of one tick together and acknowledges them after COMMIT", async () => {
+    using dir = tempDir();
+    const store = openStore(dir.path);
+    for (let i = 0; i < 5; i++) store.create("configmaps", cm(`b${i}`));
+    const other = new Database(join(dir.path, "state.db"));
+    // Not yet visible to another connection: the batch is open.
+    expect(other.query("SELECT COUNT(*) AS n FROM objects").get()).toEqual({ n: 0 });
+    await store.durable();
+    expect(other.query("SELECT COUNT(*) AS n FROM objects").get()).toEqual({ n: 5 });
+    other.close();
   });
 
   it("pages lists by key and reads a past revision from the log", () => {
@@ -95,7 +116,8 @@ describe("Store", () => {
 
   it("replays the log after a revision and answers 'compacted' below the retained window", () => {
     using dir = tempDir();
-    const store = openStore(dir.path);
+    let clock = 1_000_000;
+    const store = openStore(dir.path, () => clock++);
     let rv = store.create("configmaps", cm("a")).rv;
     for (let i = 0; i < 50; i++) rv = store.update("configmaps", cm("a", { i: String(i) }), rv).rv;
     expect(store.changesSince(rv - 3).map((c) => c.rv)).toEqual([rv - 2, rv - 1, rv]);
@@ -116,8 +138,11 @@ describe("Store", () => {
     const file = join(dir.path, "state.db");
     for (let i = 1; i <= 100_000; i++) {
       rv = store.update("configmaps", cm("hot", { body, i: String(i) }), rv).rv;
+      // A daemon commits at the end of every tick; this loop never yields, so commit by hand.
+      if (i % 100 === 0) store.commit();
       if (i % 5000 === 0) store.compact({ minRetain: 1000, maxRetain: 20000, minAgeMs: 0 });
       if (i % 25_000 === 0) {
+        store.commit();
         store.database.run("PRAGMA wal_checkpoint(TRUNCATE)");
         sizeAt.push(statSync(file).size);
       }
@@ -143,6 +168,7 @@ describe("Store", () => {
     const s1 = openStore(dir.path);
     s1.create("configmaps", cm("a"));
     const rev = s1.revision;
+    s1.commit();
     s1.database.close();
     const s2 = openStore(dir.path);
     expect(s2.revision).toBe(rev);
@@ -167,6 +193,7 @@ describe("openDatabase", () => {
     const shipped = embeddedMigrations();
     const s1 = new Store(openDatabase(path));
     s1.create("configmaps", cm("kept"));
+    s1.commit();
     s1.database.close();
     const next = { tag: "9999_next", sql: ["CREATE TABLE extra (id INTEGER)"], bps: true, folderMillis: shipped.at(-1)!.folderMillis + 1, hash: "h" };
     const backups = join(dir.path, "backups");

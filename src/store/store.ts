@@ -290,48 +290,113 @@ export class Store {
     const oldEnough = (this.#stmts.newestBefore.get(this.#now() - opts.minAgeMs) as { rv: number } | null)?.rv ?? 0;
     const target = Math.max(cap, Math.min(byCount, oldEnough));
     if (target <= this.#compacted) return this.#compacted;
-    this.#db.transaction(() => {
+    this.transaction(() => {
       this.#stmts.deleteChanges.run(target);
       this.#stmts.setMeta.run("compacted_rv", String(target));
       this.#stmts.setMeta.run("revision", String(this.#rev));
-    })();
+    });
     this.#compacted = target;
     return target;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction; the changes it makes are delivered after COMMIT. */
+  /**
+   * Runs `fn` as one atomic operation. Operations join the open *batch*: one IMMEDIATE
+   * transaction committed at the end of the current tick (group commit: concurrent writers share
+   * one WAL append, and one fsync under synchronous=FULL). Each operation runs in a savepoint,
+   * so a failing one is undone alone. Observers see an operation's changes when it completes;
+   * subscribers and `durable()` only after COMMIT. Callers that acknowledge a write to someone
+   * (an HTTP response, a side effect such as cloning a VM) must await `durable()` first.
+   */
   transaction<T>(fn: () => T): T {
-    if (this.#pending) return fn();
-    const start = this.#rev;
-    const pending: Change[] = [];
-    this.#pending = pending;
+    if (this.#depth > 0) return fn();
+    const batch = this.#openBatch();
+    const startRev = this.#rev;
+    const startLen = batch.pending.length;
+    this.#stmts.savepoint.run();
+    this.#depth++;
     let result: T;
     try {
-      this.#stmts.begin.run();
-      try {
-        result = fn();
-        this.#stmts.commit.run();
-      } catch (e) {
-        this.#stmts.rollback.run();
-        throw e;
-      }
+      result = fn();
+      this.#stmts.release.run();
     } catch (e) {
-      this.#rev = start;
+      this.#stmts.rollbackTo.run();
+      this.#stmts.release.run();
+      this.#rev = startRev;
+      batch.pending.length = startLen;
       throw e;
     } finally {
-      this.#pending = undefined;
+      this.#depth--;
     }
-    for (const c of pending) this.#emit(c);
+    for (let i = startLen; i < batch.pending.length; i++) {
+      for (const o of this.#observers) o(batch.pending[i]!);
+    }
     return result;
   }
 
-  #pending?: Change[];
+  /** Resolves once every write made so far is committed (and its changes delivered). */
+  durable(): Promise<void> {
+    return this.#batch?.done ?? Promise.resolve();
+  }
+
+  /** Commits the open batch now and delivers its changes to subscribers. */
+  commit(): void {
+    const batch = this.#batch;
+    if (!batch) return;
+    this.#batch = undefined;
+    try {
+      this.#stmts.commit.run();
+    } catch (e) {
+      try {
+        this.#stmts.rollback.run();
+      } catch {
+        // the transaction is already gone
+      }
+      this.#rev = batch.start;
+      batch.fail(e);
+      this.onCommitFailure(e);
+      return;
+    }
+    for (const c of batch.pending) this.#emit(c);
+    batch.succeed();
+  }
+
+  /** Called when COMMIT fails (I/O error, disk full): the daemon stops rather than serve state it lost. */
+  onCommitFailure: (e: unknown) => void = () => {};
+
+  /**
+   * Registers a synchronous observer of completed operations, before COMMIT: for in-memory
+   * caches that must follow writes at once (the registry's CRDs and namespaces).
+   */
+  observe(observer: ChangeListener): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  #depth = 0;
+  #batch?: Batch;
+  #observers = new Set<ChangeListener>();
+
+  #openBatch(): Batch {
+    if (this.#batch) return this.#batch;
+    this.#stmts.begin.run();
+    let succeed!: () => void;
+    let fail!: (e: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      succeed = res;
+      fail = rej;
+    });
+    done.catch(() => {});
+    const batch: Batch = { start: this.#rev, pending: [], done, succeed, fail };
+    this.#batch = batch;
+    setImmediate(() => this.commit());
+    return batch;
+  }
 
   #log(rv: number, type: ChangeType, key: ObjectKey, body: string, prevBody: string | null, obj: KObject): Change {
     this.#stmts.logChange.run(rv, key.resource, key.namespace, key.name, type, body, prevBody, this.#now());
     this.#rev = rv;
     const change = new Change(rv, type, key.resource, key.namespace, key.name, body, prevBody, obj);
-    this.#pending!.push(change);
+    this.#batch!.pending.push(change);
     return change;
   }
 
@@ -366,6 +431,15 @@ export class Store {
       this.#emitting = false;
     }
   }
+}
+
+interface Batch {
+  /** Revision before the batch's first write. */
+  start: number;
+  pending: Change[];
+  done: Promise<void>;
+  succeed(): void;
+  fail(e: unknown): void;
 }
 
 interface ChangeRow {
@@ -420,6 +494,9 @@ function prepare(db: Database) {
     begin: q("BEGIN IMMEDIATE"),
     commit: q("COMMIT"),
     rollback: q("ROLLBACK"),
+    savepoint: q("SAVEPOINT op"),
+    release: q("RELEASE op"),
+    rollbackTo: q("ROLLBACK TO op"),
     setMeta: q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
   };
 }

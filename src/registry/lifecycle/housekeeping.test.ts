@@ -38,13 +38,14 @@ const event = (name: string) => ({
 });
 
 describe("Housekeeping", () => {
-  it("expires Events one hour after their last write, with a DELETED watch event", () => {
+  it("expires Events one hour after their last write, with a DELETED watch event", async () => {
     using t = setup();
     const events = t.d.registry.resolve("", "v1", "events")!;
     create(t.d, events, "default", event("old"), systemContext("t"));
     t.advance(30 * 60_000);
     create(t.d, events, "default", event("young"), systemContext("t"));
     const hk = new Housekeeping(t.d.store);
+    await t.d.store.durable();
     const seen: Change[] = [];
     t.d.store.subscribe((c) => seen.push(c));
     t.advance(EVENT_TTL_MS - 30 * 60_000 + 1000);

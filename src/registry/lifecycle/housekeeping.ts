@@ -45,6 +45,8 @@ export class Housekeeping {
         }
       }
       this.store.compact(this.opts.compaction ?? DEFAULT_COMPACTION);
+      // A checkpoint cannot run inside the open write batch.
+      this.store.commit();
       this.store.database.run("PRAGMA wal_checkpoint(PASSIVE)");
     } catch (e) {
       log.warn({ component: "housekeeping", err: String(e) }, "store housekeeping failed; will retry");
