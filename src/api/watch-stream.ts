@@ -64,7 +64,7 @@ export interface NodeResponse {
   write(chunk: string, cb?: () => void): boolean;
   end(): unknown;
   writableLength?: number;
-  socket?: { write(chunk: string): boolean; writableLength?: number } | null;
+  socket?: { write(chunk: string | Uint8Array): boolean; writableLength?: number } | null;
   on(event: "close", cb: () => void): unknown;
 }
 
@@ -74,6 +74,21 @@ export interface NodeResponse {
  * per-write buffering (the fan-out to many watchers is the hot path); the response's own end()
  * still writes the final chunk.
  */
+/**
+ * The HTTP chunk for a line, encoded once: every watcher of an event sends the same bytes, and
+ * the last line is remembered because a fan-out writes it to each socket in a row.
+ */
+let lastLine = "";
+let lastChunk = Buffer.alloc(0);
+function chunkOf(line: string): Buffer {
+  if (line !== lastLine) {
+    const body = Buffer.from(line);
+    lastChunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n")]);
+    lastLine = line;
+  }
+  return lastChunk;
+}
+
 function nodeSink(res: NodeResponse): WatchSink {
   let direct = false;
   let ending = false;
@@ -90,7 +105,7 @@ function nodeSink(res: NodeResponse): WatchSink {
     }
     const socket = res.socket;
     if (!socket) return false;
-    socket.write(`${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`);
+    socket.write(chunkOf(line));
     return (socket.writableLength ?? 0) < MAX_QUEUED_BYTES;
   };
   const end = () => {
