@@ -61,6 +61,12 @@ function create(): Prom {
 export class ApiMetrics {
   #prom?: Prom;
   #queue: ((p: Prom) => void)[] = [];
+  #textSources: (() => string)[] = [];
+
+  /** Adds metrics rendered elsewhere (the controllers' reconcile counters) to /metrics. */
+  addTextSource(source: () => string): void {
+    this.#textSources.push(source);
+  }
 
   /** Loads prom-client now; call once the server listens. */
   load(): void {
@@ -98,6 +104,7 @@ export class ApiMetrics {
     this.load();
     const p = this.#prom!;
     p.storageRevision.set(revision);
-    return { contentType: p.registry.contentType, body: await p.registry.metrics() };
+    const body = (await p.registry.metrics()) + this.#textSources.map((f) => f()).join("");
+    return { contentType: p.registry.contentType, body };
   }
 }

@@ -13,7 +13,7 @@ import { namespaceDefinition } from "./builtin/namespace.ts";
 import { secretDefinition } from "./builtin/secret.ts";
 import { selfSubjectAccessReviewDefinition } from "./builtin/access-review.ts";
 import { conditionOf, crdToResource, type CRDObject } from "./crd/to-resource.ts";
-import { makeResource, type Resource, type ResourceVersion } from "./types.ts";
+import { makeResource, type KindHooks, type Resource, type ResourceVersion } from "./types.ts";
 
 export const CRD_RESOURCE = "customresourcedefinitions.apiextensions.k8s.io";
 
@@ -38,7 +38,11 @@ export class Registry {
   #namespaces = new Map<string, boolean>();
   #terminatingCRDs = new Set<string>();
 
-  constructor(store: Store) {
+  /** Behaviour of the kinds the appliance ships, by CRD name (conversion, admission). */
+  readonly #bundledHooks: Map<string, KindHooks>;
+
+  constructor(store: Store, bundledHooks: Map<string, KindHooks> = new Map()) {
+    this.#bundledHooks = bundledHooks;
     this.#builtins = [
       namespaceDefinition,
       configMapDefinition,
@@ -142,7 +146,9 @@ export class Registry {
       return;
     }
     try {
-      this.#custom.set(name, makeResource(crdToResource(crd)));
+      const def = crdToResource(crd);
+      const hooks = this.#bundledHooks.get(name);
+      this.#custom.set(name, makeResource(hooks ? { ...def, hooks } : def));
     } catch {
       this.#custom.delete(name);
     }

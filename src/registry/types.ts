@@ -49,6 +49,12 @@ export type Operation = "CREATE" | "UPDATE" | "DELETE";
 /** Behaviour specific to a built-in kind. Every hook is optional. */
 export interface KindHooks {
   // Hooks see objects in the storage form (storageApiVersion), except printer-column cells.
+  /**
+   * Mutating admission (the defaulting webhooks of Cluster API and the providers): runs on the
+   * storage form after schema defaults and before schema validation, on create and on updates
+   * of the main resource. `old` is the stored object on update.
+   */
+  mutate?(obj: KObject, old: KObject | undefined): void;
   /** Called on create before validation: set defaults the schema cannot express. */
   prepareForCreate?(obj: KObject): void;
   /** Called on update (main resource) before validation. */

@@ -9,6 +9,7 @@ import { isPlainObject, type KObject } from "../../lib/kobject.ts";
 import { applyDefaults, dropNulls, pruneUnknown, validateValue } from "../schema/index.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
 import { apiVersionOf, type Resource, type ResourceVersion } from "../types.ts";
+import { toStorage, toVersion } from "./codec.ts";
 import { validateObjectMeta, validateObjectMetaUpdate, type NameRule } from "../validation/metadata.ts";
 import type { RequestContext } from "./context.ts";
 
@@ -183,4 +184,15 @@ export function checkIdentityMatchesUrl(resource: Resource, obj: KObject, namesp
   if (resource.namespaced && obj.metadata.namespace && obj.metadata.namespace !== namespace) {
     throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
   }
+}
+
+/**
+ * Runs the kind's mutating admission on the storage form and returns the object back in the
+ * request's version (for schema validation there). Objects of kinds without it pass through.
+ */
+export function mutateAdmission(resource: Resource, version: ResourceVersion, obj: KObject, oldStored: KObject | undefined): KObject {
+  if (!resource.hooks?.mutate) return obj;
+  const stored = structuredClone(toStorage(resource, obj));
+  resource.hooks.mutate(stored, oldStored);
+  return toVersion(resource, stored, version.name);
 }

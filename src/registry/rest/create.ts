@@ -8,7 +8,7 @@ import { nowRfc3339, type KObject, type ManagedFieldsEntry } from "../../lib/kob
 import { KeyExistsError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
-import { checkShape, checkTypeMeta, defaultFields, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
+import { checkShape, checkTypeMeta, defaultFields, mutateAdmission, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { checkNamespaceWritable, type RestDeps } from "./deps.ts";
@@ -55,8 +55,9 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
   if (tracksGeneration(resource)) meta.generation = 1;
   else delete meta.generation;
   if (version.subresources.status && resource.custom) delete obj.status;
-  validateAgainstSchema(resource, version, obj);
-  const stored = toStorage(resource, obj);
+  const admitted = mutateAdmission(resource, version, obj, undefined);
+  validateAgainstSchema(resource, version, admitted);
+  const stored = toStorage(resource, admitted);
   resource.hooks?.prepareForCreate?.(stored);
   omitEmpty(resource, stored);
   setManagedFields(
@@ -66,7 +67,7 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
         newObj: toVersion(resource, stored, version.name),
         manager: ctx.fieldManager ?? "unknown",
         operation: "Update",
-        apiVersion: obj.apiVersion!,
+        apiVersion: admitted.apiVersion!,
         schema: version.schema,
         now: nowRfc3339(now),
         resetFields: resetFieldsFor(version, undefined),

@@ -9,7 +9,17 @@ import { KeyNotFoundError, RevisionConflictError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
 import type { Resource } from "../types.ts";
-import { checkIdentityMatchesUrl, checkShape, checkTypeMeta, defaultFields, dropEmptyMeta, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
+import {
+  checkIdentityMatchesUrl,
+  checkShape,
+  checkTypeMeta,
+  defaultFields,
+  dropEmptyMeta,
+  mutateAdmission,
+  pruneFields,
+  validateAgainstSchema,
+  validateStored,
+} from "./admission.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
@@ -99,6 +109,7 @@ export function applyUpdate(
   if (oldMeta.generateName) meta.generateName = oldMeta.generateName;
   meta.resourceVersion = oldMeta.resourceVersion;
 
+  if (!opts.subresource) next = mutateAdmission(resource, version, next, oldStored);
   validateAgainstSchema(resource, version, next, oldReq);
   const stored = toStorage(resource, next);
   if (!opts.subresource) resource.hooks?.prepareForUpdate?.(stored, oldStored);

@@ -1,0 +1,123 @@
+/**
+ * The in-process API client controllers use: the same verbs and admission as HTTP clients
+ * (never raw SQL), addressed by apiVersion and kind. Reads are synchronous; writes resolve once
+ * committed, so a controller can record intent and only then act on the outside world.
+ * @module
+ */
+import { ApiError } from "../lib/api-errors.ts";
+import type { KObject } from "../lib/kobject.ts";
+import type { Resolved } from "../registry/registry.ts";
+import type { RequestContext } from "../registry/rest/context.ts";
+import { create } from "../registry/rest/create.ts";
+import { deleteObject, type DeleteOptions } from "../registry/rest/delete.ts";
+import type { RestDeps } from "../registry/rest/deps.ts";
+import { get } from "../registry/rest/get.ts";
+import { list, type ListOptions } from "../registry/rest/list.ts";
+import { patch, type PatchType } from "../registry/rest/patch.ts";
+import { update, type Subresource } from "../registry/rest/update.ts";
+import { splitApiVersion } from "../registry/types.ts";
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** What a request body is after the wire: JSON data only (undefined members vanish). */
+function wire<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+export class Client {
+  constructor(
+    readonly deps: RestDeps,
+    /** The field manager and user name of this client's writes. */
+    readonly manager: string,
+  ) {}
+
+  #ctx(): RequestContext {
+    return {
+      user: { name: `system:controller:${this.manager}`, groups: ["system:masters"] },
+      fieldManager: this.manager,
+      fieldValidation: "Ignore",
+      warnings: [],
+    };
+  }
+
+  /** The served resource for an apiVersion/kind; throws 404 (NotFound) when not served. */
+  resolve(apiVersion: string, kind: string): Resolved {
+    const { group, version } = splitApiVersion(apiVersion);
+    const r = this.deps.registry.byKind(group, version, kind);
+    if (!r) throw new ApiError(404, "NotFound", `no matches for kind "${kind}" in version "${apiVersion}"`);
+    return r;
+  }
+
+  served(apiVersion: string, kind: string): boolean {
+    const { group, version } = splitApiVersion(apiVersion);
+    return this.deps.registry.byKind(group, version, kind) !== undefined;
+  }
+
+  get(ref: ObjectRef): KObject | undefined {
+    try {
+      return get(this.deps, this.resolve(ref.apiVersion, ref.kind), ref.namespace ?? "", ref.name);
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  list(apiVersion: string, kind: string, namespace?: string, opts: ListOptions = {}): KObject[] {
+    return list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
+  }
+
+  async create(obj: KObject): Promise<KObject> {
+    const r = this.resolve(obj.apiVersion!, obj.kind!);
+    const out = create(this.deps, r, obj.metadata.namespace, wire(obj), this.#ctx());
+    await this.deps.store.durable();
+    return out;
+  }
+
+  /** PUT; obj.metadata.resourceVersion is the precondition (409 when stale). */
+  async update(obj: KObject, subresource?: Subresource): Promise<KObject> {
+    const r = this.resolve(obj.apiVersion!, obj.kind!);
+    const out = update(this.deps, r, obj.metadata.namespace ?? "", obj.metadata.name!, wire(obj), this.#ctx(), subresource).object;
+    await this.deps.store.durable();
+    return out;
+  }
+
+  updateStatus(obj: KObject): Promise<KObject> {
+    return this.update(obj, "status");
+  }
+
+  async patch(ref: ObjectRef, type: PatchType, body: unknown, opts: { subresource?: Subresource; force?: boolean } = {}): Promise<KObject> {
+    const r = this.resolve(ref.apiVersion, ref.kind);
+    const out = patch(this.deps, r, ref.namespace ?? "", ref.name, type, wire(body), this.#ctx(), opts).object;
+    await this.deps.store.durable();
+    return out;
+  }
+
+  /** Server-side apply of `obj` as this client's field manager. */
+  apply(obj: KObject, opts: { force?: boolean; subresource?: Subresource } = {}): Promise<KObject> {
+    return this.patch({ apiVersion: obj.apiVersion!, kind: obj.kind!, namespace: obj.metadata.namespace, name: obj.metadata.name! }, "apply", obj, {
+      force: opts.force ?? true,
+      subresource: opts.subresource,
+    });
+  }
+
+  /** Deletes; resolves to false when the object was already gone. */
+  async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
+    try {
+      deleteObject(this.deps, this.resolve(ref.apiVersion, ref.kind), ref.namespace ?? "", ref.name, opts, this.#ctx());
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return false;
+      throw e;
+    }
+    await this.deps.store.durable();
+    return true;
+  }
+}
+
+export function refOf(obj: KObject): ObjectRef {
+  return { apiVersion: obj.apiVersion!, kind: obj.kind!, namespace: obj.metadata.namespace, name: obj.metadata.name! };
+}

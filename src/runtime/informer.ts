@@ -1,0 +1,158 @@
+/**
+ * Informers: an in-memory cache of one resource in one served version, filled from the store
+ * and kept current by its committed changes (no polling), with indexes and event handlers.
+ * Objects handed out are shared: treat them as read-only (clone before changing).
+ * @module
+ */
+import type { KObject } from "../lib/kobject.ts";
+import type { Resolved } from "../registry/registry.ts";
+import { toVersion } from "../registry/rest/codec.ts";
+import { parseRow, type RestDeps } from "../registry/rest/deps.ts";
+import type { Change } from "../store/store.ts";
+
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+export type InformerHandler = (type: EventType, obj: KObject, old: KObject | undefined) => void;
+export type IndexFunc = (obj: KObject) => string[];
+
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+export function keyOf(obj: KObject): string {
+  return objectKey(obj.metadata.namespace, obj.metadata.name!);
+}
+
+export class Informer {
+  #cache = new Map<string, KObject>();
+  #handlers = new Set<InformerHandler>();
+  #indexers = new Map<string, IndexFunc>();
+  #indexes = new Map<string, Map<string, Set<string>>>();
+  #unsubscribe?: () => void;
+
+  constructor(
+    private readonly d: RestDeps,
+    readonly resolved: Resolved,
+  ) {}
+
+  get resourceKey(): string {
+    return this.resolved.resource.qualified;
+  }
+
+  /** Loads the current state and follows committed changes from here on. */
+  start(): void {
+    if (this.#unsubscribe) return;
+    const { resource } = this.resolved;
+    for (const row of this.d.store.list(resource.qualified).rows) this.#put(this.#present(parseRow(row)));
+    this.#unsubscribe = this.d.store.subscribe((c) => this.#apply(c));
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  /** Handlers get the current contents first (as ADDED), then every change. */
+  addHandler(handler: InformerHandler): () => void {
+    this.#handlers.add(handler);
+    for (const obj of this.#cache.values()) handler("ADDED", obj, undefined);
+    return () => this.#handlers.delete(handler);
+  }
+
+  addIndex(name: string, fn: IndexFunc): void {
+    this.#indexers.set(name, fn);
+    const index = new Map<string, Set<string>>();
+    this.#indexes.set(name, index);
+    for (const [key, obj] of this.#cache) for (const v of fn(obj)) addTo(index, v, key);
+  }
+
+  get(namespace: string | undefined, name: string): KObject | undefined {
+    return this.#cache.get(objectKey(this.resolved.resource.namespaced ? namespace : undefined, name));
+  }
+
+  list(namespace?: string): KObject[] {
+    const all = [...this.#cache.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  byIndex(name: string, value: string): KObject[] {
+    const keys = this.#indexes.get(name)?.get(value);
+    if (!keys) return [];
+    return [...keys].map((k) => this.#cache.get(k)!).filter(Boolean);
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  #present(stored: KObject): KObject {
+    return toVersion(this.resolved.resource, stored, this.resolved.version.name);
+  }
+
+  #apply(c: Change): void {
+    if (c.resource !== this.resolved.resource.qualified) return;
+    const key = objectKey(c.namespace || undefined, c.name);
+    const old = this.#cache.get(key);
+    if (c.type === "DELETED") {
+      if (!old) return;
+      this.#remove(key, old);
+      const last = this.#present(c.object);
+      for (const h of this.#handlers) h("DELETED", last, old);
+      return;
+    }
+    const obj = this.#present(c.object);
+    if (old) this.#remove(key, old);
+    this.#put(obj);
+    const type: EventType = old ? "MODIFIED" : "ADDED";
+    for (const h of this.#handlers) h(type, obj, old);
+  }
+
+  #put(obj: KObject): void {
+    const key = keyOf(obj);
+    this.#cache.set(key, obj);
+    for (const [name, fn] of this.#indexers) for (const v of fn(obj)) addTo(this.#indexes.get(name)!, v, key);
+  }
+
+  #remove(key: string, obj: KObject): void {
+    this.#cache.delete(key);
+    for (const [name, fn] of this.#indexers) {
+      const index = this.#indexes.get(name)!;
+      for (const v of fn(obj)) {
+        const set = index.get(v);
+        set?.delete(key);
+        if (set && set.size === 0) index.delete(v);
+      }
+    }
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, value: string, key: string): void {
+  let set = index.get(value);
+  if (!set) index.set(value, (set = new Set()));
+  set.add(key);
+}
+
+/** One informer per resource and version, shared by the controllers that watch it. */
+export class InformerFactory {
+  #informers = new Map<string, Informer>();
+  constructor(private readonly d: RestDeps) {}
+
+  /** The informer for `apiVersion`/`kind`; undefined when the kind is not served (yet). */
+  forKind(apiVersion: string, kind: string): Informer | undefined {
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+    const resolved = this.d.registry.byKind(group!, version!, kind);
+    if (!resolved) return undefined;
+    const key = `${resolved.resource.qualified}@${resolved.version.name}`;
+    let inf = this.#informers.get(key);
+    if (!inf) {
+      inf = new Informer(this.d, resolved);
+      inf.start();
+      this.#informers.set(key, inf);
+    }
+    return inf;
+  }
+
+  stop(): void {
+    for (const inf of this.#informers.values()) inf.stop();
+    this.#informers.clear();
+  }
+}
