@@ -8,7 +8,7 @@ import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
 
-export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL]`;
+export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false]`;
 
 export function resolveServeConfig(argv: string[]): Config {
   const { flags, positional } = parseFlags(argv, {
@@ -17,6 +17,7 @@ export function resolveServeConfig(argv: string[]): Config {
     listen: { type: "string" },
     "tls-san": { type: "list" },
     "log-level": { type: "string" },
+    controllers: { type: "boolean" },
   });
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positional[0])}`);
   const explicit = typeof flags.config === "string";
@@ -24,6 +25,7 @@ export function resolveServeConfig(argv: string[]): Config {
   if (typeof flags["data-dir"] === "string") config.dataDir = flags["data-dir"];
   if (typeof flags.listen === "string") config.listen = flags.listen;
   if (Array.isArray(flags["tls-san"])) config.tlsSANs = [...config.tlsSANs, ...flags["tls-san"]];
+  if (typeof flags.controllers === "boolean") config.controllers = flags.controllers;
   if (typeof flags["log-level"] === "string") {
     const l = flags["log-level"];
     if (!["debug", "info", "warn", "error"].includes(l)) throw new UsageError(`--log-level must be debug, info, warn or error`);

@@ -23,6 +23,8 @@ export interface Config {
     housekeepingIntervalSeconds: number;
   };
   auth: { tokens: TokenUser[] };
+  /** Run the controllers (false: serve the API only, e.g. as the target of an export). */
+  controllers: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -39,6 +41,7 @@ export function defaultConfig(): Config {
       housekeepingIntervalSeconds: 60,
     },
     auth: { tokens: [] },
+    controllers: true,
   };
 }
 
@@ -54,7 +57,7 @@ function need<T>(cond: boolean, key: string, what: string, v: T): T {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth"],
+  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers"],
   storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
   "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
   auth: ["tokens"],
@@ -86,6 +89,7 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
   if (doc.logLevel !== undefined) {
     c.logLevel = need(["debug", "info", "warn", "error"].includes(doc.logLevel as string), "logLevel", "must be debug, info, warn or error", doc.logLevel as Config["logLevel"]);
   }
+  if (doc.controllers !== undefined) c.controllers = need(typeof doc.controllers === "boolean", "controllers", "must be true or false", doc.controllers as boolean);
   if (doc.storage !== undefined) {
     const s = need(isObj(doc.storage), "storage", "must be a mapping", doc.storage as Raw);
     checkKeys(s, "storage");

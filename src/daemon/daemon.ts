@@ -26,11 +26,16 @@ import { openDatabase } from "../store/open.ts";
 import { Store } from "../store/store.ts";
 import { adminKubeconfig, ensurePki, writeSecretFile, type AppliancePki } from "./pki-files.ts";
 import { VERSION } from "../version.ts";
+import { bundledKinds } from "../kinds/index.ts";
+import { bundledHooks, syncBundledCRDs } from "../kinds/sync.ts";
+import { Manager } from "../runtime/manager.ts";
+import { controllerSetups } from "../controllers/index.ts";
 
 export const INITIAL_NAMESPACES = ["default", "kube-system", "kube-public"];
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 export interface Daemon {
+  manager: Manager;
   port: number;
   url: string;
   dataDir: string;
@@ -65,9 +70,11 @@ export async function startDaemon(config: Config): Promise<Daemon> {
     log.error({ component: "store", err: String(e) }, "database commit failed; exiting");
     process.exit(70);
   };
-  const registry = new Registry(store);
+  const kinds = bundledKinds();
+  const registry = new Registry(store, bundledHooks(kinds));
   const rest: RestDeps = { store, registry, now: () => new Date() };
   ensureNamespaces(rest);
+  syncBundledCRDs(rest, kinds);
 
   const gc = new GarbageCollector(rest);
   const namespaces = new NamespaceController(rest);
@@ -80,8 +87,15 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   housekeeping.runOnce();
   housekeeping.start();
 
+  const manager = new Manager(rest);
+  if (config.controllers) {
+    for (const setup of controllerSetups()) setup(manager);
+    manager.start();
+  }
+
   let shuttingDown = false;
   const metrics = new ApiMetrics();
+  metrics.addTextSource(() => manager.metricsText());
   const watches = new WatchHub();
   const { host, port } = parseListen(config.listen);
   let server: RunningServer | undefined;
@@ -121,8 +135,10 @@ export async function startDaemon(config: Config): Promise<Daemon> {
     await namespaces.idle();
     await crdCleanup.idle();
     await gc.idle();
+    await manager.idle();
   };
   return {
+    manager,
     port: server.port,
     url,
     dataDir,
@@ -139,6 +155,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
         const forced = setTimeout(() => srv.destroyAll(), SHUTDOWN_TIMEOUT_MS - 2000);
         await srv.close();
         clearTimeout(forced);
+        await manager.stop();
         housekeeping.stop();
         gc.stop();
         namespaces.stop();
