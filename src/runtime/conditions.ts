@@ -56,7 +56,8 @@ export function setCondition(obj: KObject, c: Omit<Condition, "lastTransitionTim
   const generation = c.observedGeneration ?? obj.metadata.generation;
   if (generation === undefined) delete next.observedGeneration;
   else next.observedGeneration = generation;
-  if (next.message === undefined || next.message === "") delete next.message;
+  // metav1.Condition requires message (it may be empty).
+  next.message ??= "";
   status.conditions = upsert(status.conditions ?? [], next, now);
 }
 

@@ -171,7 +171,7 @@ describe("patch helper and conditions", () => {
     const o: KObject = { metadata: { generation: 3 } };
     setCondition(o, { type: "Ready", status: "False", reason: "A" }, new Date("2026-01-01T00:00:00Z"));
     setCondition(o, { type: "Ready", status: "False", reason: "B" }, new Date("2026-01-02T00:00:00Z"));
-    expect(getCondition(o, "Ready")).toEqual({ type: "Ready", status: "False", reason: "B", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z" });
+    expect(getCondition(o, "Ready")).toEqual({ type: "Ready", status: "False", reason: "B", message: "", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z" });
     setV1Beta1Condition(o, { type: "Ready", status: "False", severity: "Warning", reason: "B" });
     expect((o.status as { deprecated: { v1beta1: { conditions: unknown[] } } }).deprecated.v1beta1.conditions).toHaveLength(1);
   });

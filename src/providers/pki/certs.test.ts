@@ -32,3 +32,21 @@ describe("pki", () => {
     expect(kc["current-context"]).toBe("u@c");
   });
 });
+
+describe("issuing with other CA key types", () => {
+  it("signs with an RSA CA key (PKCS#1 PEM, as kubeadm writes it)", async () => {
+    const { generateKeyPairSync, X509Certificate: NodeCert } = await import("node:crypto");
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "capx-rsa-"));
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyPem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    writeFileSync(join(dir, "ca.key"), keyPem);
+    execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "ca.key"), "-subj", "/CN=kubernetes", "-days", "1", "-out", join(dir, "ca.crt")]);
+    const ca = { certPem: readFileSync(join(dir, "ca.crt"), "utf8"), keyPem };
+    const issued = await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], usage: "client", days: 1 });
+    expect(new NodeCert(issued.certPem).verify(new NodeCert(ca.certPem).publicKey)).toBe(true);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { webcrypto } from "node:crypto";
+import { createPrivateKey, webcrypto } from "node:crypto";
 
 const crypto = webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(crypto);
@@ -52,9 +52,26 @@ async function exportKey(key: CryptoKey): Promise<string> {
   return pem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
 }
 
-async function importKey(keyPem: string): Promise<CryptoKey> {
-  const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
-  return crypto.subtle.importKey("pkcs8", der, EC, true, ["sign"]);
+/**
+ * A CA's private key (PKCS#8 or PKCS#1/SEC1 PEM; EC or RSA, as kubeadm and Talos make them) as a
+ * WebCrypto signing key, with the matching signature algorithm.
+ */
+async function importSigningKey(keyPem: string): Promise<{ key: CryptoKey; algorithm: { name: string; hash?: string } }> {
+  const k = createPrivateKey(keyPem);
+  const der = k.export({ type: "pkcs8", format: "der" });
+  if (k.asymmetricKeyType === "rsa") {
+    const alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    return { key: await crypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]), algorithm: alg };
+  }
+  if (k.asymmetricKeyType === "ec") {
+    const curve = k.asymmetricKeyDetails?.namedCurve === "secp384r1" ? "P-384" : "P-256";
+    const key = await crypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: curve }, true, ["sign"]);
+    return { key, algorithm: { name: "ECDSA", hash: curve === "P-384" ? "SHA-384" : "SHA-256" } };
+  }
+  if (k.asymmetricKeyType === "ed25519") {
+    return { key: await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]), algorithm: { name: "Ed25519" } };
+  }
+  throw new Error(`unsupported CA key type ${k.asymmetricKeyType}`);
 }
 
 export async function createCA(commonName: string, days = 3650): Promise<KeyPairPem> {
@@ -78,7 +95,7 @@ export async function createCA(commonName: string, days = 3650): Promise<KeyPair
 
 export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Promise<KeyPairPem> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKey(ca.keyPem);
+  const { key: caKey, algorithm } = await importSigningKey(ca.keyPem);
   const keys = await generateKeys();
   const now = new Date();
   const eku: string[] = [];
@@ -96,7 +113,7 @@ export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Prom
     notAfter: new Date(now.getTime() + opts.days * DAY),
     publicKey: keys.publicKey,
     signingKey: caKey,
-    signingAlgorithm: SIGN,
+    signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
