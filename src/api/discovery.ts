@@ -101,6 +101,9 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       resources.push({ name: `${r.plural}/scale`, singularName: "", namespaced: r.namespaced, group: "autoscaling", version: "v1", kind: "Scale", verbs: SUB_VERBS });
     }
     if (r.plural === "namespaces" && !r.group) resources.push({ name: "namespaces/finalize", singularName: "", namespaced: false, kind: "Namespace", verbs: ["update"] });
+    for (const [sub, k] of Object.entries(r.postSubresources ?? {})) {
+      resources.push({ name: `${r.plural}/${sub}`, singularName: "", namespaced: r.namespaced, group: k.group, version: k.version, kind: k.kind, verbs: ["create"] });
+    }
   }
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: group ? `${group}/${version}` : version, resources };
 }
@@ -119,6 +122,7 @@ export function aggregatedDiscovery(registry: Registry, legacy: boolean, apiVers
           if (v.subresources.status) subresources.push({ subresource: "status", responseKind: { group: r.group, version, kind: r.kind }, verbs: SUB_VERBS });
           if (v.subresources.scale) subresources.push({ subresource: "scale", responseKind: { group: "autoscaling", version: "v1", kind: "Scale" }, verbs: SUB_VERBS });
           if (r.plural === "namespaces" && !r.group) subresources.push({ subresource: "finalize", responseKind: { group: "", version: "v1", kind: "Namespace" }, verbs: ["update"] });
+          for (const [sub, k] of Object.entries(r.postSubresources ?? {})) subresources.push({ subresource: sub, responseKind: k, verbs: ["create"] });
           return {
             resource: r.plural,
             responseKind: { group: r.group, version, kind: r.kind },

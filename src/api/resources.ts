@@ -3,7 +3,8 @@
  * the result as an object, a list, a Table or PartialObjectMetadata, or streams a watch.
  * @module
  */
-import { badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from "../lib/api-errors.ts";
+import { ApiError, badRequest, methodNotAllowed, pathNotFound, unsupportedMediaType } from "../lib/api-errors.ts";
+import { evictionDeleteOptions } from "../registry/builtin/pod.ts";
 import type { KObject } from "../lib/kobject.ts";
 import type { Resolved } from "../registry/registry.ts";
 import type { RequestContext } from "../registry/rest/context.ts";
@@ -117,6 +118,16 @@ export async function handleResource(
   const ns = path.namespace ?? "";
   const method = req.method === "HEAD" ? "GET" : req.method;
   const sub = path.subresource;
+  if (sub && r.resource.postSubresources?.[sub]) {
+    if (method !== "POST" || !path.name) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    if (sub === "eviction") {
+      const opts = parseDeleteOptions(evictionDeleteOptions(await readDecoded(req, ctx), path.name));
+      const result = deleteObject(d.rest, r, ns, path.name, opts, ctx);
+      await durable(d);
+      return objectResponse(statusSuccess({ name: path.name, kind: "pods", uid: result.object.metadata.uid }), 201, ctx, { shape: "object" }, q.pretty);
+    }
+    throw pathNotFound();
+  }
   if (sub && sub !== "status" && sub !== "scale" && !(sub === "finalize" && r.resource.plural === "namespaces" && !r.resource.group)) {
     throw pathNotFound();
   }

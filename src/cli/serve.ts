@@ -8,7 +8,7 @@ import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
 
-export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false]`;
+export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false] [--lab] [--lab-proxy-listen HOST:PORT]`;
 
 export function resolveServeConfig(argv: string[]): Config {
   const { flags, positional } = parseFlags(argv, {
@@ -18,6 +18,8 @@ export function resolveServeConfig(argv: string[]): Config {
     "tls-san": { type: "list" },
     "log-level": { type: "string" },
     controllers: { type: "boolean" },
+    lab: { type: "boolean" },
+    "lab-proxy-listen": { type: "string" },
   });
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positional[0])}`);
   const explicit = typeof flags.config === "string";
@@ -26,12 +28,15 @@ export function resolveServeConfig(argv: string[]): Config {
   if (typeof flags.listen === "string") config.listen = flags.listen;
   if (Array.isArray(flags["tls-san"])) config.tlsSANs = [...config.tlsSANs, ...flags["tls-san"]];
   if (typeof flags.controllers === "boolean") config.controllers = flags.controllers;
+  if (typeof flags.lab === "boolean") config.lab.enabled = flags.lab;
+  if (typeof flags["lab-proxy-listen"] === "string") config.lab.proxyListen = flags["lab-proxy-listen"];
   if (typeof flags["log-level"] === "string") {
     const l = flags["log-level"];
     if (!["debug", "info", "warn", "error"].includes(l)) throw new UsageError(`--log-level must be debug, info, warn or error`);
     config.logLevel = l as Config["logLevel"];
   }
   parseListen(config.listen);
+  parseListen(config.lab.proxyListen);
   return config;
 }
 

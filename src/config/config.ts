@@ -25,6 +25,8 @@ export interface Config {
   auth: { tokens: TokenUser[] };
   /** Run the controllers (false: serve the API only, e.g. as the target of an export). */
   controllers: boolean;
+  /** Lab mode: simulated Proxmox host, Talos nodes and workload clusters, in-process. */
+  lab: { enabled: boolean; proxyListen: string };
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +44,7 @@ export function defaultConfig(): Config {
     },
     auth: { tokens: [] },
     controllers: true,
+    lab: { enabled: false, proxyListen: "127.0.0.1:0" },
   };
 }
 
@@ -57,7 +60,8 @@ function need<T>(cond: boolean, key: string, what: string, v: T): T {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers"],
+  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers", "lab"],
+  lab: ["enabled", "proxyListen"],
   storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
   "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
   auth: ["tokens"],
@@ -90,6 +94,12 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
     c.logLevel = need(["debug", "info", "warn", "error"].includes(doc.logLevel as string), "logLevel", "must be debug, info, warn or error", doc.logLevel as Config["logLevel"]);
   }
   if (doc.controllers !== undefined) c.controllers = need(typeof doc.controllers === "boolean", "controllers", "must be true or false", doc.controllers as boolean);
+  if (doc.lab !== undefined) {
+    const l = need(isObj(doc.lab), "lab", "must be a mapping", doc.lab as Raw);
+    checkKeys(l, "lab");
+    if (l.enabled !== undefined) c.lab.enabled = need(typeof l.enabled === "boolean", "lab.enabled", "must be true or false", l.enabled as boolean);
+    if (l.proxyListen !== undefined) c.lab.proxyListen = need(typeof l.proxyListen === "string", "lab.proxyListen", "must be HOST:PORT", l.proxyListen as string);
+  }
   if (doc.storage !== undefined) {
     const s = need(isObj(doc.storage), "storage", "must be a mapping", doc.storage as Raw);
     checkKeys(s, "storage");

@@ -30,12 +30,16 @@ import { bundledKinds } from "../kinds/index.ts";
 import { bundledHooks, syncBundledCRDs } from "../kinds/sync.ts";
 import { Manager } from "../runtime/manager.ts";
 import { controllerSetups } from "../controllers/index.ts";
+import { directDialer } from "../providers/workload/dialer.ts";
+import { SecretWorkloadClusters } from "../providers/workload/clusters.ts";
+import { startLab, type Lab } from "../lab/lab.ts";
 
 export const INITIAL_NAMESPACES = ["default", "kube-system", "kube-public"];
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 export interface Daemon {
   manager: Manager;
+  lab?: Lab;
   port: number;
   url: string;
   dataDir: string;
@@ -88,8 +92,10 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   housekeeping.start();
 
   const manager = new Manager(rest);
+  const lab = config.lab.enabled ? await startLab(manager, config) : undefined;
+  const workloads = new SecretWorkloadClusters(manager.client("workload-access"), lab?.network ?? directDialer);
   if (config.controllers) {
-    for (const setup of controllerSetups()) setup(manager);
+    for (const setup of controllerSetups()) setup(manager, { workloads, labProxyUrl: lab?.proxy.url });
     manager.start();
   }
 
@@ -126,7 +132,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   setTimeout(() => metrics.load(), 50).unref?.();
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   writeSecretFile(kubeconfigPath, adminKubeconfig(pki, url));
-  log.info({ component: "daemon", listen: `${host}:${server.port}`, dataDir, adminKubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");
+  log.info({ component: "daemon", lab: lab ? { proxy: lab.proxy.url } : false, listen: `${host}:${server.port}`, dataDir, adminKubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");
 
   let stopping: Promise<void> | undefined;
   const settle = async () => {
@@ -139,6 +145,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   };
   return {
     manager,
+    lab,
     port: server.port,
     url,
     dataDir,
@@ -156,6 +163,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
         await srv.close();
         clearTimeout(forced);
         await manager.stop();
+        await lab?.stop();
         housekeeping.stop();
         gc.stop();
         namespaces.stop();

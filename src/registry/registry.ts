@@ -13,7 +13,7 @@ import { namespaceDefinition } from "./builtin/namespace.ts";
 import { secretDefinition } from "./builtin/secret.ts";
 import { selfSubjectAccessReviewDefinition } from "./builtin/access-review.ts";
 import { conditionOf, crdToResource, type CRDObject } from "./crd/to-resource.ts";
-import { makeResource, type KindHooks, type Resource, type ResourceVersion } from "./types.ts";
+import { makeResource, type KindHooks, type Resource, type ResourceDefinition, type ResourceVersion } from "./types.ts";
 
 export const CRD_RESOURCE = "customresourcedefinitions.apiextensions.k8s.io";
 
@@ -41,9 +41,10 @@ export class Registry {
   /** Behaviour of the kinds the appliance ships, by CRD name (conversion, admission). */
   readonly #bundledHooks: Map<string, KindHooks>;
 
-  constructor(store: Store, bundledHooks: Map<string, KindHooks> = new Map()) {
+  constructor(store: Store, bundledHooks: Map<string, KindHooks> = new Map(), extraBuiltins: ResourceDefinition[] = []) {
     this.#bundledHooks = bundledHooks;
     this.#builtins = [
+      ...extraBuiltins,
       namespaceDefinition,
       configMapDefinition,
       secretDefinition,

@@ -106,6 +106,8 @@ export interface ResourceDefinition {
   tracksGeneration?: boolean;
   /** Set for custom resources: the name of the CRD that defines them. */
   crdName?: string;
+  /** Subresources that take a POST of another kind (pods/eviction → policy/v1 Eviction). */
+  postSubresources?: Record<string, { group: string; version: string; kind: string }>;
   /** Stored under another resource (events.k8s.io Events live with core Events). */
   storage?: { resource: string; apiVersion: string };
   hooks?: KindHooks;

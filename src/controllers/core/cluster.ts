@@ -29,6 +29,7 @@ import {
 } from "./contract.ts";
 import { ensureClusterKubeconfig } from "./kubeconfig.ts";
 import { ExternalWatches } from "./external.ts";
+import type { ControllerEnv } from "../index.ts";
 
 export const CLUSTER_FINALIZER = "cluster.cluster.x-k8s.io";
 
@@ -59,11 +60,11 @@ interface ClusterStatus {
 
 const REQUEUE_MISSING_MS = 30_000;
 
-export function setupClusterController(m: Manager): void {
+export function setupClusterController(m: Manager, env: Pick<ControllerEnv, "labProxyUrl"> = {}): void {
   const client = m.client("cluster-controller");
   const recorder = m.recorder("cluster-controller");
   const external = new ExternalWatches(m);
-  const c = new Controller("cluster", (req, ctx) => reconcile(client, external, recorder, req, ctx), 4);
+  const c = new Controller("cluster", (req, ctx) => reconcile(client, external, recorder, env, req, ctx), 4);
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (!clusters) return;
   c.watchFor(clusters);
@@ -83,6 +84,7 @@ async function reconcile(
   client: Client,
   external: ExternalWatches,
   recorder: ReturnType<Manager["recorder"]>,
+  env: Pick<ControllerEnv, "labProxyUrl">,
   req: Request,
   ctx: ReconcileContext,
 ): Promise<Result | void> {
@@ -166,7 +168,7 @@ async function reconcile(
     if (cpMachines.some((mm) => (mm.status as { nodeRef?: unknown } | undefined)?.nodeRef)) init.controlPlaneInitialized = true;
     status.controlPlane = summarizeMachines(cpMachines, cpMachines.length);
     if (init.controlPlaneInitialized && endpointValid(spec.controlPlaneEndpoint)) {
-      await ensureClusterKubeconfig(client, cluster, ctx);
+      await ensureClusterKubeconfig(client, cluster, ctx, env.labProxyUrl);
     }
     setCondition(cluster, { type: "ControlPlaneAvailable", status: init.controlPlaneInitialized ? "True" : "False", reason: init.controlPlaneInitialized ? "Available" : "NotAvailable" });
   }

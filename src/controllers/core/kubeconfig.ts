@@ -16,7 +16,7 @@ export const SECRET_TYPE = "cluster.x-k8s.io/secret";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString() : "");
 
-export async function ensureClusterKubeconfig(client: Client, cluster: KObject, ctx: ReconcileContext): Promise<void> {
+export async function ensureClusterKubeconfig(client: Client, cluster: KObject, ctx: ReconcileContext, proxyUrl?: string): Promise<void> {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   if (client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-kubeconfig` })) return;
@@ -43,6 +43,7 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
     contextName: `${name}-admin@${name}`,
     certPem: admin.certPem,
     keyPem: admin.keyPem,
+    proxyUrl,
   });
   await client.create({
     apiVersion: "v1",

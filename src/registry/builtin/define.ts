@@ -19,6 +19,7 @@ export interface BuiltinKind {
   status?: boolean;
   tracksGeneration?: boolean;
   storage?: ResourceDefinition["storage"];
+  postSubresources?: ResourceDefinition["postSubresources"];
   hooks?: KindHooks;
 }
 
@@ -36,6 +37,7 @@ export function builtinKind(k: BuiltinKind): ResourceDefinition {
     custom: false,
     tracksGeneration: k.tracksGeneration,
     storage: k.storage,
+    postSubresources: k.postSubresources,
     versions: [
       {
         name: k.version ?? "v1",

@@ -1,0 +1,37 @@
+/**
+ * Lab mode: the simulated LAN (lab dialer), the CONNECT proxy onto it, and the simulated
+ * infrastructure behind it (workload clusters here; the Proxmox host and Talos nodes arrive
+ * with their providers).
+ * @module
+ */
+import { parseListen, type Config } from "../config/config.ts";
+import { log } from "../lib/log.ts";
+import { LabNetwork } from "../providers/workload/dialer.ts";
+import type { Manager } from "../runtime/manager.ts";
+import { startConnectProxy, type RunningProxy } from "./connect-proxy.ts";
+import { LabWorkloads } from "./workloads.ts";
+
+export interface Lab {
+  network: LabNetwork;
+  proxy: RunningProxy;
+  workloads: LabWorkloads;
+  stop(): Promise<void>;
+}
+
+export async function startLab(m: Manager, config: Config): Promise<Lab> {
+  const network = new LabNetwork();
+  const { host, port } = parseListen(config.lab.proxyListen);
+  const proxy = await startConnectProxy(network, host, port);
+  const workloads = new LabWorkloads(m, network, config.dataDir);
+  workloads.start();
+  log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");
+  return {
+    network,
+    proxy,
+    workloads,
+    async stop() {
+      await workloads.stop();
+      await proxy.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A lab workload cluster's Kubernetes API: the appliance's own API server code on its own
+ * SQLite database, serving Nodes, Pods (with eviction) and the usual built-in kinds, over HTTPS
+ * with a serving certificate from the cluster's CA and client certificates checked against it.
+ * It listens on loopback and is announced on the lab LAN at the cluster's endpoint.
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildApp } from "../api/app.ts";
+import { Authenticator } from "../api/auth.ts";
+import { ApiMetrics } from "../api/metrics.ts";
+import { OpenApiCache } from "../api/openapi.ts";
+import { startServer, type RunningServer } from "../api/server.ts";
+import { WatchHub } from "../api/watch-stream.ts";
+import { writeSecretFile } from "../daemon/pki-files.ts";
+import { certInfo } from "../providers/pki/cert-info.ts";
+import type { LabNetwork } from "../providers/workload/dialer.ts";
+import { nodeDefinition } from "../registry/builtin/node.ts";
+import { podDefinition } from "../registry/builtin/pod.ts";
+import { GarbageCollector } from "../registry/lifecycle/gc.ts";
+import { NamespaceController } from "../registry/lifecycle/namespace.ts";
+import { Registry } from "../registry/registry.ts";
+import { systemContext } from "../registry/rest/context.ts";
+import { create } from "../registry/rest/create.ts";
+import type { RestDeps } from "../registry/rest/deps.ts";
+import { openDatabase } from "../store/open.ts";
+import { Store } from "../store/store.ts";
+import { VERSION } from "../version.ts";
+
+export interface WorkloadServerOptions {
+  /** Where its database and serving certificate live. */
+  dir: string;
+  /** The cluster's CA (`<cluster>-ca`). */
+  caPem: string;
+  caKeyPem: string;
+  /** The cluster endpoint on the lab LAN. */
+  host: string;
+  port: number;
+  network: LabNetwork;
+}
+
+export interface WorkloadServer {
+  rest: RestDeps;
+  localPort: number;
+  close(): Promise<void>;
+}
+
+const NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+async function servingCert(o: WorkloadServerOptions): Promise<{ certPem: string; keyPem: string }> {
+  const crt = join(o.dir, "serving.crt");
+  const key = join(o.dir, "serving.key");
+  if (existsSync(crt) && existsSync(key)) {
+    const pair = { certPem: readFileSync(crt, "utf8"), keyPem: readFileSync(key, "utf8") };
+    if (certInfo(pair.certPem).ipAddresses.includes(o.host)) return pair;
+  }
+  await import("reflect-metadata");
+  const { issueCertificate } = await import("../providers/pki/certs.ts");
+  const pair = await issueCertificate(
+    { certPem: o.caPem, keyPem: o.caKeyPem },
+    {
+      commonName: "kube-apiserver",
+      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+      ipAddresses: [o.host, "127.0.0.1"],
+      usage: "server",
+      days: 365,
+    },
+  );
+  writeSecretFile(crt, pair.certPem);
+  writeSecretFile(key, pair.keyPem);
+  return pair;
+}
+
+export async function startWorkloadServer(o: WorkloadServerOptions): Promise<WorkloadServer> {
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const serving = await servingCert(o);
+  const store = new Store(openDatabase(join(o.dir, "state.db"), { synchronous: "NORMAL" }));
+  const registry = new Registry(store, new Map(), [nodeDefinition, podDefinition]);
+  const rest: RestDeps = { store, registry, now: () => new Date() };
+  const nsRes = registry.resolve("", "v1", "namespaces")!;
+  for (const name of NAMESPACES) {
+    if (!store.get("namespaces", "", name)) create(rest, nsRes, undefined, { metadata: { name } }, systemContext("kube-apiserver"));
+  }
+  const gc = new GarbageCollector(rest);
+  const namespaces = new NamespaceController(rest);
+  const watches = new WatchHub();
+  const app = buildApp({
+    rest,
+    authenticator: new Authenticator([]),
+    metrics: new ApiMetrics(),
+    watches,
+    openapi: new OpenApiCache(registry),
+    health: { live: [{ name: "ping", check: () => undefined }], ready: [{ name: "ping", check: () => undefined }] },
+    version: VERSION,
+    serverAddress: () => `${o.host}:${o.port}`,
+  });
+  const server: RunningServer = await startServer({ host: "127.0.0.1", port: 0, certPem: serving.certPem, keyPem: serving.keyPem, caPem: o.caPem, fetch: app.fetch });
+  const unlisten = o.network.listen(o.host, o.port, server.port);
+  return {
+    rest,
+    localPort: server.port,
+    async close() {
+      unlisten();
+      watches.closeAll();
+      setTimeout(() => server.destroyAll(), 2000).unref?.();
+      await server.close();
+      gc.stop();
+      namespaces.stop();
+      store.commit();
+      store.database.close();
+    },
+  };
+}

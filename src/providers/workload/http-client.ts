@@ -1,0 +1,105 @@
+/**
+ * The real workload-cluster client: HTTPS to the cluster's API with the kubeconfig's CA and
+ * credentials, routed through the Dialer.
+ * @module
+ */
+import type { KObject } from "../../lib/kobject.ts";
+import type { Dialer } from "./dialer.ts";
+import type { KubeconfigAccess } from "./kubeconfig.ts";
+import type { WorkloadClient } from "./types.ts";
+
+export class WorkloadApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class HttpWorkloadClient implements WorkloadClient {
+  readonly server: string;
+  #base: string;
+  #tls: Record<string, unknown>;
+  #headers: Record<string, string>;
+
+  constructor(access: KubeconfigAccess, dialer: Dialer, private readonly timeoutMs = 10_000) {
+    this.server = access.server;
+    const url = new URL(access.server);
+    const route = dialer.route(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 443));
+    this.#base = `https://${route.host.includes(":") ? `[${route.host}]` : route.host}:${route.port}`;
+    this.#tls = {
+      ...(access.caPem ? { ca: access.caPem } : {}),
+      ...(access.certPem ? { cert: access.certPem, key: access.keyPem } : {}),
+      ...(access.insecure ? { rejectUnauthorized: false } : {}),
+      // Certificates name the cluster's address, not the route's.
+      serverName: url.hostname,
+      checkServerIdentity: () => undefined,
+    };
+    this.#headers = { Accept: "application/json", ...(access.token ? { Authorization: `Bearer ${access.token}` } : {}) };
+  }
+
+  async #req(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.#base}${path}`, {
+      method,
+      headers: { ...this.#headers, ...(body !== undefined ? { "Content-Type": contentType } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      tls: this.#tls,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    } as RequestInit);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  async #ok(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+    const r = await this.#req(method, path, body, contentType);
+    if (r.status >= 400) {
+      const msg = (r.body as { message?: string } | undefined)?.message ?? String(r.body);
+      throw new WorkloadApiError(r.status, `${method} ${path} on ${this.server}: ${r.status} ${msg}`);
+    }
+    return r.body;
+  }
+
+  async listNodes(): Promise<KObject[]> {
+    return ((await this.#ok("GET", "/api/v1/nodes")) as { items: KObject[] }).items;
+  }
+
+  async getNode(name: string): Promise<KObject | undefined> {
+    const r = await this.#req("GET", `/api/v1/nodes/${encodeURIComponent(name)}`);
+    if (r.status === 404) return undefined;
+    if (r.status >= 400) throw new WorkloadApiError(r.status, `GET node ${name} on ${this.server}: ${r.status}`);
+    return r.body as KObject;
+  }
+
+  async patchNode(name: string, patch: Record<string, unknown>): Promise<KObject> {
+    return (await this.#ok("PATCH", `/api/v1/nodes/${encodeURIComponent(name)}`, patch, "application/merge-patch+json")) as KObject;
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    const r = await this.#req("DELETE", `/api/v1/nodes/${encodeURIComponent(name)}`);
+    if (r.status >= 400 && r.status !== 404) throw new WorkloadApiError(r.status, `DELETE node ${name} on ${this.server}: ${r.status}`);
+  }
+
+  async listPodsOnNode(nodeName: string): Promise<KObject[]> {
+    const sel = encodeURIComponent(`spec.nodeName=${nodeName}`);
+    return ((await this.#ok("GET", `/api/v1/pods?fieldSelector=${sel}`)) as { items: KObject[] }).items;
+  }
+
+  async evictPod(namespace: string, name: string): Promise<"evicted" | "gone" | "blocked"> {
+    const r = await this.#req("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/eviction`, {
+      apiVersion: "policy/v1",
+      kind: "Eviction",
+      metadata: { name, namespace },
+    });
+    if (r.status === 404) return "gone";
+    if (r.status === 429) return "blocked";
+    if (r.status >= 400) throw new WorkloadApiError(r.status, `evict ${namespace}/${name} on ${this.server}: ${r.status}`);
+    return "evicted";
+  }
+}
