@@ -23,6 +23,8 @@ export interface DaemonOptions {
 
 export interface TestDaemon {
   url: string;
+  /** Lab mode: the CONNECT proxy onto the lab LAN. */
+  labProxy?: string;
   port: number;
   dataDir: string;
   kubeconfig: string;
@@ -68,8 +70,10 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
     });
   });
   const url = `https://127.0.0.1:${port}`;
+  const proxy = /"lab":\{"proxy":"(http:\/\/[^"]+)"\}/.exec(out)?.[1];
   return {
     url,
+    labProxy: proxy,
     port,
     dataDir,
     kubeconfig: join(dataDir, "admin.kubeconfig"),
