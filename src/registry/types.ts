@@ -59,8 +59,8 @@ export interface KindHooks {
   prepareForCreate?(obj: KObject): void;
   /** Called on update (main resource) before validation. */
   prepareForUpdate?(obj: KObject, old: KObject): void;
-  /** Kind-specific validation beyond the schema. */
-  validate?(obj: KObject, old: KObject | undefined): StatusCause[];
+  /** Kind-specific validation beyond the schema; `subresource` is set for status/scale writes. */
+  validate?(obj: KObject, old: KObject | undefined, subresource?: string): StatusCause[];
   /** Extra field-selector labels (`involvedObject.name`, `type`, ...). Return undefined for unsupported. */
   fieldValue?(obj: KObject, field: string): string | undefined;
   /** Fields supported by `fieldValue`, for the error message. */

@@ -32,7 +32,7 @@ describe.skipIf(!binary)("lab network", () => {
     const ca = await createCA("lab-cluster-ca");
     const ns = "/api/v1/namespaces/default";
     expect((await api.post(`${ns}/secrets`, { apiVersion: "v1", kind: "Secret", metadata: { name: "c1-ca" }, data: { "tls.crt": b64(ca.certPem), "tls.key": b64(ca.keyPem) } })).status).toBe(201);
-    const cluster = { apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "c1" }, spec: { controlPlaneEndpoint: { host: "10.10.0.10", port: 6443 } } };
+    const cluster = { apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", metadata: { name: "c1" }, spec: { controlPlaneEndpoint: { host: "10.10.0.10", port: 6443 }, infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "LabCluster", name: "c1" } } };
     expect((await api.post("/apis/cluster.x-k8s.io/v1beta2/namespaces/default/clusters", cluster)).status).toBe(201);
 
     const admin = await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], usage: "client", days: 1 });

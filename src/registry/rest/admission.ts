@@ -169,10 +169,10 @@ export function validateAgainstSchema(resource: Resource, version: ResourceVersi
 }
 
 /** Metadata rules and the kind's own rules, on the storage form; throws 422 Invalid. */
-export function validateStored(resource: Resource, stored: KObject, oldStored: KObject | undefined): void {
+export function validateStored(resource: Resource, stored: KObject, oldStored: KObject | undefined, subresource?: string): void {
   const causes: StatusCause[] = validateObjectMeta(stored.metadata, resource.namespaced, nameRule(resource));
   if (oldStored) causes.push(...validateObjectMetaUpdate(stored.metadata, oldStored.metadata));
-  if (resource.hooks?.validate) causes.push(...resource.hooks.validate(stored, oldStored));
+  if (resource.hooks?.validate) causes.push(...resource.hooks.validate(stored, oldStored, subresource));
   throwInvalid(resource, stored, causes);
 }
 

@@ -136,7 +136,7 @@ export function applyUpdate(
         resetFields: resetFieldsFor(version, opts.subresource),
       }),
   );
-  validateStored(resource, stored, oldStored);
+  validateStored(resource, stored, oldStored, opts.subresource);
 
   if (isNoop(stored, oldStored)) return oldStored;
   if (ctx.dryRun) return stored;
