@@ -26,7 +26,7 @@ import { openDatabase } from "../store/open.ts";
 import { Store } from "../store/store.ts";
 import { adminKubeconfig, ensurePki, writeSecretFile, type AppliancePki } from "./pki-files.ts";
 import { VERSION } from "../version.ts";
-import { bundledKinds } from "../kinds/index.ts";
+import { bundledKinds, resolveReferenceVersions } from "../kinds/index.ts";
 import { bundledHooks, syncBundledCRDs } from "../kinds/sync.ts";
 import { Manager } from "../runtime/manager.ts";
 import { controllerSetups } from "../controllers/index.ts";
@@ -77,6 +77,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const kinds = bundledKinds();
   const registry = new Registry(store, bundledHooks(kinds));
   const rest: RestDeps = { store, registry, now: () => new Date() };
+  resolveReferenceVersions(registry);
   ensureNamespaces(rest);
   syncBundledCRDs(rest, kinds);
 

@@ -3,6 +3,8 @@
  * @module
  */
 import type { KindHooks } from "../registry/types.ts";
+import type { Registry } from "../registry/registry.ts";
+import { capiConverters, setRefVersionResolver } from "./capi/conversion/index.ts";
 import { capiCRDs } from "./capi/crds.ts";
 import { capiWebhooks } from "./capi/webhooks/index.ts";
 import type { BundledKind } from "./types.ts";
@@ -10,13 +12,23 @@ import type { BundledKind } from "./types.ts";
 function hooksFor(group: string, kind: string): KindHooks | undefined {
   const key = `${group}/${kind}`;
   const webhook = capiWebhooks[key];
-  if (!webhook) return undefined;
+  const convert = capiConverters[key];
+  if (!webhook && !convert) return undefined;
   const hooks: KindHooks = {};
-  if (webhook.mutate) hooks.mutate = webhook.mutate;
-  const validate = webhook.validate;
+  if (convert) hooks.convert = convert;
+  if (webhook?.mutate) hooks.mutate = webhook.mutate;
+  const validate = webhook?.validate;
   // Admission webhooks do not run on the status and scale subresources upstream.
   if (validate) hooks.validate = (obj, old, subresource) => (subresource ? [] : validate(obj, old));
   return hooks;
+}
+
+/**
+ * v1beta2 references carry no version; converting down to v1beta1 needs one: the storage
+ * version of the referenced kind where it is served, else the conversion's defaults.
+ */
+export function resolveReferenceVersions(registry: Registry): void {
+  setRefVersionResolver((group, kind) => registry.byGroupKind(group, kind)?.storageVersion);
 }
 
 export function bundledKinds(): BundledKind[] {

@@ -1,0 +1,201 @@
+/**
+ * A test-only Cluster API provider for whole-process tests: infrastructure and bootstrap kinds
+ * (one set speaking the v1beta2 contract, one the v1beta1 contract) and a tiny reconciler,
+ * running in the test process against the daemon's API, that marks them provisioned — and
+ * registers each machine's Node in the cluster's lab workload API, as a booting VM would.
+ * @module
+ */
+import { createCA, issueCertificate, type KeyPairPem } from "../../../src/providers/pki/certs.ts";
+import { Api } from "../../harness/api.ts";
+import type { TestDaemon } from "../../harness/daemon.ts";
+
+type Obj = Record<string, unknown> & { metadata: Record<string, unknown> & { name: string; namespace?: string; ownerReferences?: { kind: string; name: string }[] }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+function crd(group: string, kind: string, opts: { status?: boolean; template?: boolean } = {}) {
+  const plural = `${kind.toLowerCase()}s`;
+  const open = { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+  const schema = opts.template
+    ? { type: "object", properties: { spec: { type: "object", properties: { template: { type: "object", properties: { metadata: open, spec: open } } } } } }
+    : { type: "object", properties: { spec: open, status: open } };
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`, categories: ["cluster-api"] },
+      versions: [{ name: "v1beta1", served: true, storage: true, subresources: opts.template ? {} : { status: {} }, schema: { openAPIV3Schema: schema } }],
+    },
+  };
+}
+
+export const INFRA_GROUP = "infrastructure.e2e.capx.dev";
+export const BOOTSTRAP_GROUP = "bootstrap.e2e.capx.dev";
+
+/** v1beta2 contract kinds (status.initialization.*) and v1beta1 ones (status.ready), with templates. */
+export const PROVIDER_CRDS = [
+  crd(INFRA_GROUP, "TestCluster"),
+  crd(INFRA_GROUP, "TestMachine"),
+  crd(INFRA_GROUP, "TestMachineTemplate", { template: true }),
+  crd(INFRA_GROUP, "LegacyMachine"),
+  crd(INFRA_GROUP, "LegacyMachineTemplate", { template: true }),
+  crd(BOOTSTRAP_GROUP, "TestConfig"),
+  crd(BOOTSTRAP_GROUP, "TestConfigTemplate", { template: true }),
+  crd(BOOTSTRAP_GROUP, "LegacyConfig"),
+  crd(BOOTSTRAP_GROUP, "LegacyConfigTemplate", { template: true }),
+];
+
+export interface WorkloadAccess {
+  ca: KeyPairPem;
+  admin: KeyPairPem;
+  server: string;
+}
+
+/** Talks to a lab workload API through the lab CONNECT proxy. */
+export class LabWorkloadApi {
+  constructor(
+    readonly access: WorkloadAccess,
+    private readonly proxy: string,
+  ) {}
+
+  async request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: Obj & { items?: Obj[] } }> {
+    const res = await fetch(`${this.access.server}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": contentType },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      proxy: this.proxy,
+      tls: { ca: this.access.ca.certPem, cert: this.access.admin.certPem, key: this.access.admin.keyPem },
+    } as RequestInit);
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Obj & { items?: Obj[] } };
+  }
+}
+
+export interface ProviderOptions {
+  /** Nodes report Ready (default true). */
+  nodesReady?: boolean;
+}
+
+/**
+ * The test provider's reconciler: polls its kinds (simple, and the test controls the pace)
+ * and moves them along the contract.
+ */
+export class TestProvider {
+  readonly api: Api;
+  #timer?: ReturnType<typeof setInterval>;
+  #busy = false;
+  readonly clusters = new Map<string, LabWorkloadApi>();
+  nodesReady: boolean;
+
+  constructor(
+    readonly d: TestDaemon,
+    opts: ProviderOptions = {},
+  ) {
+    this.api = new Api(d);
+    this.nodesReady = opts.nodesReady ?? true;
+  }
+
+  async install(): Promise<void> {
+    for (const c of PROVIDER_CRDS) {
+      const r = await this.api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", c);
+      if (r.status !== 201 && r.status !== 409) throw new Error(`installing ${c.metadata.name}: ${r.status} ${r.text}`);
+    }
+  }
+
+  /** Creates `<cluster>-ca` and remembers how to reach the cluster's lab API. */
+  async prepareCluster(namespace: string, name: string, host: string, port = 6443): Promise<LabWorkloadApi> {
+    const ca = await createCA(`${name}-ca`);
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const r = await this.api.post(`/api/v1/namespaces/${namespace}/secrets`, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `${name}-ca`, labels: { "cluster.x-k8s.io/cluster-name": name } },
+      data: { "tls.crt": b64(ca.certPem), "tls.key": b64(ca.keyPem) },
+    });
+    if (r.status !== 201) throw new Error(`creating ${name}-ca: ${r.status} ${r.text}`);
+    const admin = await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], usage: "client", days: 1 });
+    const w = new LabWorkloadApi({ ca, admin, server: `https://${host}:${port}` }, this.d.labProxy!);
+    this.clusters.set(`${namespace}/${name}`, w);
+    return w;
+  }
+
+  start(intervalMs = 100): void {
+    this.#timer = setInterval(() => {
+      if (this.#busy) return;
+      this.#busy = true;
+      void this.tick()
+        .catch(() => {})
+        .finally(() => (this.#busy = false));
+    }, intervalMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  async #list(group: string, plural: string): Promise<Obj[]> {
+    const r = await this.api.get<{ items: Obj[] }>(`/apis/${group}/v1beta1/${plural}`);
+    return r.status === 200 ? r.body.items : [];
+  }
+
+  async #status(group: string, plural: string, o: Obj, status: Record<string, unknown>): Promise<void> {
+    await this.api.patch(`/apis/${group}/v1beta1/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}/status`, { status }, "application/merge-patch+json");
+  }
+
+  async tick(): Promise<void> {
+    for (const c of await this.#list(INFRA_GROUP, "testclusters")) {
+      if (!(c.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned) {
+        await this.#status(INFRA_GROUP, "testclusters", c, { initialization: { provisioned: true }, conditions: [{ type: "Ready", status: "True", reason: "Provisioned", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] });
+      }
+    }
+    for (const [plural, legacy] of [["testconfigs", false], ["legacyconfigs", true]] as const) {
+      for (const b of await this.#list(BOOTSTRAP_GROUP, plural)) {
+        if (b.status?.dataSecretName || !b.metadata.ownerReferences?.some((r) => r.kind === "Machine")) continue;
+        const secret = `${b.metadata.name}-bootstrap`;
+        await this.api.post(`/api/v1/namespaces/${b.metadata.namespace}/secrets`, {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "cluster.x-k8s.io/secret",
+          metadata: { name: secret },
+          stringData: { value: "#cloud-config\n", format: "cloud-config" },
+        });
+        await this.#status(BOOTSTRAP_GROUP, plural, b, legacy ? { ready: true, dataSecretName: secret } : { initialization: { dataSecretCreated: true }, dataSecretName: secret });
+      }
+    }
+    for (const [plural, legacy] of [["testmachines", false], ["legacymachines", true]] as const) {
+      for (const m of await this.#list(INFRA_GROUP, plural)) {
+        const owner = m.metadata.ownerReferences?.find((r) => r.kind === "Machine");
+        if (!owner) continue;
+        const provisioned = legacy ? m.status?.ready === true : (m.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned === true;
+        const providerID = `test://${m.metadata.namespace}/${m.metadata.name}`;
+        if (!provisioned) {
+          if (!m.spec?.providerID) await this.api.patch(`/apis/${INFRA_GROUP}/v1beta1/namespaces/${m.metadata.namespace}/${plural}/${m.metadata.name}`, { spec: { providerID } }, "application/merge-patch+json");
+          await this.#status(INFRA_GROUP, plural, m, {
+            ...(legacy ? { ready: true } : { initialization: { provisioned: true } }),
+            addresses: [{ type: "InternalIP", address: "10.10.0.100" }],
+          });
+        }
+        await this.#ensureNode(m, owner.name, providerID);
+      }
+    }
+  }
+
+  async #ensureNode(infra: Obj, machineName: string, providerID: string): Promise<void> {
+    const cluster = (infra.metadata as { labels?: Record<string, string> }).labels?.["cluster.x-k8s.io/cluster-name"];
+    const w = cluster ? this.clusters.get(`${infra.metadata.namespace}/${cluster}`) : undefined;
+    if (!w) return;
+    const got = await w.request("GET", `/api/v1/nodes/${machineName}`);
+    if (got.status === 200) return;
+    await w.request("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: machineName, labels: { "kubernetes.io/hostname": machineName } },
+      spec: { providerID, taints: [{ key: "node.cluster.x-k8s.io/uninitialized", effect: "NoSchedule" }] },
+      status: {
+        conditions: [{ type: "Ready", status: this.nodesReady ? "True" : "False", reason: "KubeletReady", lastHeartbeatTime: new Date().toISOString() }],
+        nodeInfo: { kubeletVersion: "v1.32.0", osImage: "Test OS", architecture: "amd64", operatingSystem: "linux" },
+      },
+    });
+  }
+}
