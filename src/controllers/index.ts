@@ -6,6 +6,10 @@
 import type { WorkloadClusters } from "../providers/workload/types.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { setupClusterController } from "./core/cluster.ts";
+import { setupMachineController } from "./core/machine.ts";
+import { setupMachineDeploymentController } from "./core/machinedeployment.ts";
+import { setupMachineHealthCheckController } from "./core/machinehealthcheck.ts";
+import { setupMachineSetController } from "./core/machineset.ts";
 
 export interface ControllerEnv {
   workloads: WorkloadClusters;
@@ -16,5 +20,11 @@ export interface ControllerEnv {
 export type ControllerSetupFn = (m: Manager, env: ControllerEnv) => void;
 
 export function controllerSetups(): ControllerSetupFn[] {
-  return [setupClusterController];
+  return [
+    setupClusterController,
+    (m) => setupMachineDeploymentController(m),
+    (m) => setupMachineSetController(m),
+    (m, env) => setupMachineController(m, env.workloads),
+    (m, env) => setupMachineHealthCheckController(m, env.workloads),
+  ];
 }

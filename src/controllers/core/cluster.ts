@@ -167,7 +167,8 @@ async function reconcile(
       .filter((mm) => !mm.metadata.deletionTimestamp);
     if (cpMachines.some((mm) => (mm.status as { nodeRef?: unknown } | undefined)?.nodeRef)) init.controlPlaneInitialized = true;
     status.controlPlane = summarizeMachines(cpMachines, cpMachines.length);
-    if (init.controlPlaneInitialized && endpointValid(spec.controlPlaneEndpoint)) {
+    // Without a control-plane provider the kubeconfig is needed to find the first Node at all.
+    if (endpointValid(spec.controlPlaneEndpoint)) {
       await ensureClusterKubeconfig(client, cluster, ctx, env.labProxyUrl);
     }
     setCondition(cluster, { type: "ControlPlaneAvailable", status: init.controlPlaneInitialized ? "True" : "False", reason: init.controlPlaneInitialized ? "Available" : "NotAvailable" });

@@ -83,8 +83,10 @@ export function clusterNameOf(obj: KObject): string | undefined {
 }
 
 /** Paused through the Cluster (`spec.paused`) or an annotation on the Cluster or the object. */
-export function isPaused(cluster: KObject | undefined, obj?: KObject): boolean {
-  if (cluster && ((cluster.spec as { paused?: boolean } | undefined)?.paused === true || PAUSED_ANNOTATION in (cluster.metadata.annotations ?? {}))) return true;
+/** Upstream semantics: the Cluster's `spec.paused`, or the paused annotation on the object itself
+ * (the Cluster's own annotation pauses only the Cluster). */
+export function isPaused(cluster: KObject | undefined, obj: KObject | undefined = cluster): boolean {
+  if ((cluster?.spec as { paused?: boolean } | undefined)?.paused === true) return true;
   return Boolean(obj && PAUSED_ANNOTATION in (obj.metadata.annotations ?? {}));
 }
 
