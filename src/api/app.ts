@@ -12,6 +12,7 @@ import { aggregatedContentType, aggregatedDiscovery, apiGroup, apiGroupList, api
 import { healthResponse, type HealthCheck } from "./health.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import type { OpenApiCache } from "./openapi.ts";
+import { OPENAPI_V2_PROTOBUF, openApiV2Protobuf } from "./openapi-v2-proto.ts";
 import { parseApiPath } from "./request-info.ts";
 import { describeVerb, handleResource, type RequestMeta } from "./resources.ts";
 import { errorResponse, jsonResponse } from "./respond.ts";
@@ -134,7 +135,7 @@ export function buildApp(o: AppOptions): Hono<Env> {
   });
   app.get("/openapi/v2", (c) => {
     const accept = c.req.header("accept") ?? "";
-    // The protobuf form (gnostic) is not served; kubectl tolerates the 404 and uses v3.
+    if (accept.includes(OPENAPI_V2_PROTOBUF)) return new Response(openApiV2Protobuf(), { headers: { "Content-Type": "application/octet-stream" } });
     if (accept && !/application\/json|\*\/\*/.test(accept)) throw pathNotFound();
     return jsonResponse(o.openapi.v2());
   });

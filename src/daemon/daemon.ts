@@ -95,6 +95,8 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const manager = new Manager(rest);
   const lab = config.lab.enabled ? await startLab(manager, config) : undefined;
   const workloads = new SecretWorkloadClusters(manager.client("workload-access"), lab?.network ?? directDialer);
+  const secrets = manager.informers.forKind("v1", "Secret");
+  if (secrets) workloads.followSecrets(secrets);
   if (config.controllers) {
     for (const setup of controllerSetups()) setup(manager, { workloads, labProxyUrl: lab?.proxy.url });
     manager.start();
@@ -164,6 +166,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
         await srv.close();
         clearTimeout(forced);
         await manager.stop();
+        workloads.stop();
         await lab?.stop();
         housekeeping.stop();
         gc.stop();

@@ -106,7 +106,13 @@ describe("OpenAPI", () => {
     const json = await api.get<{ swagger: string; definitions: Record<string, unknown> }>("/openapi/v2", { Accept: "application/json" });
     expect(json.body.swagger).toBe("2.0");
     expect(json.body.definitions["io.k8s.api.core.v1.ConfigMap"]).toBeDefined();
-    expect((await api.get("/openapi/v2", { Accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" })).status).toBe(404);
+    const pb = await fetch(`${d.url}/openapi/v2`, { headers: { Accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" }, tls: adminTls(d.dataDir) } as RequestInit);
+    expect(pb.status).toBe(200);
+    expect(pb.headers.get("content-type")).toBe("application/octet-stream");
+    // Field 1 (swagger) = "2.0", then field 2 (info) naming the appliance.
+    const bytes = new Uint8Array(await pb.arrayBuffer());
+    expect([...bytes.slice(0, 5)]).toEqual([0x0a, 3, 0x32, 0x2e, 0x30]);
+    expect(Buffer.from(bytes).toString("latin1")).toContain("capx-appliance");
   });
 });
 

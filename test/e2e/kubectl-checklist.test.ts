@@ -410,4 +410,19 @@ suite("kubectl checklist (notes §h)", () => {
   it("37. get --raw /healthz", async () => {
     expect(await k.ok(["get", "--raw", "/healthz"])).toBe("ok");
   });
+
+  it("38. what get -o yaml writes (a v1 List) applies back; a bad item is refused by the server", async () => {
+    await k.ok(["create", "ns", "listed"]);
+    await k.ok(["-n", "listed", "create", "configmap", "a", "--from-literal=k=1"]);
+    await k.ok(["-n", "listed", "create", "configmap", "b", "--from-literal=k=2"]);
+    const dump = await k.ok(["-n", "listed", "get", "configmap", "a", "b", "-o", "yaml"]);
+    expect(dump).toContain("kind: List");
+    await k.ok(["delete", "-n", "listed", "configmap", "a", "b"]);
+    const stripped = dump.replace(/^\s+(resourceVersion|uid|creationTimestamp):.*\n/gm, "");
+    expect(await k.ok(["apply", "-f", file("list.yaml", stripped)])).toBe("configmap/a created\nconfigmap/b created\n");
+    const bad = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c, namespace: listed}\n  data: {k: v}\n  bogus: 1\n";
+    const r = await k.run(["apply", "-f", file("bad-list.yaml", bad)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown field "bogus"');
+  });
 });

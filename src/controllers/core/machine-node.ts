@@ -8,6 +8,7 @@
 import type { KObject } from "../../lib/kobject.ts";
 import { getCondition, setCondition, setV1Beta1Condition, type ConditionStatus } from "../../runtime/conditions.ts";
 import { mergeDiff } from "../../runtime/patch-helper.ts";
+import { WorkloadNotConnectedError } from "../../providers/workload/http-client.ts";
 import type { WorkloadClient } from "../../providers/workload/types.ts";
 import {
   ANNOTATIONS_FROM_MACHINE_ANNOTATION,
@@ -122,6 +123,10 @@ export async function reconcileNode(s: MachineScope): Promise<PhaseResult> {
     s.lastContact.set(clusterKey(s), Date.now());
   } catch (e) {
     const message = (e as Error).message ?? String(e);
+    if (e instanceof WorkloadNotConnectedError) {
+      s.nodeGetError = { connectionDown: true, message };
+      return { requeueAfter: s.opts.nodeSyncIntervalMs };
+    }
     s.nodeGetError = { connectionDown: false, message };
     s.recorder.warning(m, "FailedRetrieveNode", `Failed to retrieve Node by ProviderID: ${message}`);
     setV1Beta1Condition(m, { type: "NodeHealthy", status: "Unknown", reason: "NodeInspectionFailed", message: "Failed to get the Node for this Machine by ProviderID" });
@@ -133,11 +138,11 @@ export async function reconcileNode(s: MachineScope): Promise<PhaseResult> {
       // The Node went away after it had been seen: NodeDeleted; the MachineHealthCheck acts on it.
       setV1Beta1Condition(m, { type: "NodeHealthy", status: "False", severity: "Error", reason: "NodeNotFound" });
       s.log.info({ node: nodeRefName(m) }, "no matching Node for Machine");
-      return { requeueAfter: s.opts.nodeSyncIntervalMs };
+      return pollNode(s);
     }
     setV1Beta1Condition(m, { type: "NodeHealthy", status: "False", severity: "Warning", reason: "NodeProvisioning", message: "Waiting for a node with matching ProviderID to exist" });
     s.log.info({ providerID: spec.providerID }, "infrastructure provider reporting spec.providerID, matching Kubernetes Node is not yet available");
-    return { requeueAfter: s.opts.nodeSyncIntervalMs };
+    return pollNode(s);
   }
   s.node = node;
   if (!nodeRefName(m)) {
@@ -162,14 +167,18 @@ export async function reconcileNode(s: MachineScope): Promise<PhaseResult> {
 
   if (!s.infraMachine || s.infraMachine.metadata.deletionTimestamp) {
     setV1Beta1Condition(m, { type: "NodeHealthy", status: "False", severity: "Info", reason: "Deleting" });
-    return { requeueAfter: s.opts.nodeSyncIntervalMs };
+    return pollNode(s);
   }
   const v1 = summarizeNodeV1Beta1(node);
   if (v1.status === "False") setV1Beta1Condition(m, { type: "NodeHealthy", status: "False", severity: "Warning", reason: "NodeConditionsFailed", message: v1.message });
   else if (v1.status === "Unknown") setV1Beta1Condition(m, { type: "NodeHealthy", status: "Unknown", reason: "NodeConditionsFailed", message: v1.message });
   else setV1Beta1Condition(m, { type: "NodeHealthy", status: "True" });
-  // No watch on workload Nodes: poll for condition changes.
-  return { requeueAfter: s.opts.nodeSyncIntervalMs };
+  return pollNode(s);
+}
+
+/** Node changes arrive as watch events when the workload access can watch; otherwise poll. */
+function pollNode(s: MachineScope): PhaseResult {
+  return s.workloads.onNodeEvent ? {} : { requeueAfter: s.opts.nodeSyncIntervalMs };
 }
 
 /** Machine labels synced to the Node: `node-role.kubernetes.io/*`, `*node-restriction.kubernetes.io/*`, `*node.cluster.x-k8s.io/*`. */

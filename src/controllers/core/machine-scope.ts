@@ -16,8 +16,9 @@ export interface MachineControllerOptions {
   /** Retry interval while waiting for volumes to detach (upstream: 20 s). */
   volumeDetachRetryIntervalMs?: number;
   /**
-   * How often a Machine with a providerID re-reads its Node. Upstream watches Nodes through the
-   * ClusterCache; the workload client here has no watch, so Node changes are polled.
+   * How often a Machine re-reads its Node when Node changes cannot be watched (workload access
+   * without `onNodeEvent`) or the workload cluster does not answer. With a watch, Node changes
+   * trigger the reconcile (as upstream's ClusterCache) and nothing is polled.
    */
   nodeSyncIntervalMs?: number;
   /** Requeue while a referenced bootstrap/infrastructure object does not exist (upstream: 30 s). */

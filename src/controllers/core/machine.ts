@@ -72,6 +72,18 @@ export function setupMachineController(m: Manager, workloads: WorkloadClusters, 
     const md = o.metadata.labels?.[DEPLOYMENT_NAME_LABEL];
     return md ? [`${o.metadata.namespace}/${md}`] : [];
   });
+  machines.addIndex("machine-controller/providerID", (o) => {
+    const id = (o.spec as { providerID?: string } | undefined)?.providerID;
+    return id ? [`${o.metadata.namespace}/${id}`] : [];
+  });
+  // Workload Nodes (watched per cluster): the Machine with the Node's providerID.
+  workloads.onNodeEvent?.((e) => {
+    const id = (e.node.spec as { providerID?: string } | undefined)?.providerID ?? (e.old?.spec as { providerID?: string } | undefined)?.providerID;
+    if (!id) return;
+    for (const x of machines.byIndex("machine-controller/providerID", `${e.namespace}/${id}`)) {
+      if (x.metadata.labels?.[CLUSTER_NAME_LABEL] === e.cluster) c.enqueue({ namespace: x.metadata.namespace, name: x.metadata.name! });
+    }
+  });
   const toMachines = (index: string) => (o: KObject) => machines.byIndex(index, `${o.metadata.namespace}/${o.metadata.name}`).map((x) => ({ namespace: x.metadata.namespace, name: x.metadata.name! }));
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) c.watchMapped(clusters, toMachines("machine-controller/cluster"));

@@ -29,14 +29,19 @@ import {
 
 export interface MachineHealthCheckControllerOptions {
   /**
-   * Re-check every MachineHealthCheck this often. Upstream reacts to Node events of the workload
-   * cluster; the workload client here has no watch (0 turns the resync off).
+   * Re-check every MachineHealthCheck this often when workload Nodes cannot be watched (access
+   * without `onNodeEvent`); with a watch, Node changes trigger the check (0 turns it off).
    */
   resyncIntervalMs?: number;
   concurrency?: number;
 }
 
 const DEFAULTS: Required<MachineHealthCheckControllerOptions> = { resyncIntervalMs: 60_000, concurrency: 2 };
+
+/** What a health check reads from a Node. */
+function nodeHealthView(n: KObject | undefined): string {
+  return JSON.stringify((n?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.map((c) => [c.type, c.status]) ?? null);
+}
 
 interface Env {
   client: Client;
@@ -112,6 +117,12 @@ export function setupMachineHealthCheckController(m: Manager, workloads: Workloa
         .map((h) => ({ namespace: h.metadata.namespace, name: h.metadata.name! }));
     });
   }
+  // Workload Nodes appearing, going away or changing conditions re-check the cluster's MHCs.
+  workloads.onNodeEvent?.((e) => {
+    if (e.type === "MODIFIED" && nodeHealthView(e.node) === nodeHealthView(e.old)) return;
+    for (const h of mhcs.list(e.namespace)) if (mhcSpec(h).clusterName === e.cluster) c.enqueue({ namespace: h.metadata.namespace, name: h.metadata.name! });
+  });
+  if (workloads.onNodeEvent && options.resyncIntervalMs === undefined) opts.resyncIntervalMs = 0;
   m.add(c);
   return c;
 }

@@ -8,6 +8,14 @@ import type { Dialer } from "./dialer.ts";
 import type { KubeconfigAccess } from "./kubeconfig.ts";
 import type { WorkloadClient } from "./types.ts";
 
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: KObject;
+}
+
+/** The cluster's API does not answer (its Node watch is failing): reads would only be stale. */
+export class WorkloadNotConnectedError extends Error {}
+
 export class WorkloadApiError extends Error {
   constructor(
     readonly status: number,
@@ -68,6 +76,44 @@ export class HttpWorkloadClient implements WorkloadClient {
 
   async listNodes(): Promise<KObject[]> {
     return ((await this.#ok("GET", "/api/v1/nodes")) as { items: KObject[] }).items;
+  }
+
+  /** The Node list with its resourceVersion, the starting point of a watch. */
+  async listNodesForWatch(): Promise<{ items: KObject[]; resourceVersion: string }> {
+    const list = (await this.#ok("GET", "/api/v1/nodes")) as { items: KObject[]; metadata?: { resourceVersion?: string } };
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+  }
+
+  /**
+   * Streams Node watch events from `resourceVersion` until the server ends the stream or `signal`
+   * aborts; a 410 (resourceVersion too old) surfaces as a WorkloadApiError with status 410.
+   */
+  async watchNodes(resourceVersion: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
+    const q = `watch=1&allowWatchBookmarks=true&timeoutSeconds=300${resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : ""}`;
+    const res = await fetch(`${this.#base}/api/v1/nodes?${q}`, { headers: this.#headers, tls: this.#tls, signal } as RequestInit);
+    if (res.status >= 400) {
+      const text = await res.text();
+      throw new WorkloadApiError(res.status, `watch nodes on ${this.server}: ${res.status} ${text.slice(0, 200)}`);
+    }
+    onOpen?.();
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        const e = JSON.parse(line) as WatchEvent;
+        if (e.type === "ERROR") {
+          const st = e.object as { code?: number; message?: string };
+          throw new WorkloadApiError(st.code ?? 500, `watch nodes on ${this.server}: ${st.message ?? "error"}`);
+        }
+        onEvent(e);
+      }
+    }
   }
 
   async getNode(name: string): Promise<KObject | undefined> {

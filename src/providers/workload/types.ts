@@ -21,7 +21,20 @@ export interface WorkloadClient {
   evictPod(namespace: string, name: string): Promise<"evicted" | "gone" | "blocked">;
 }
 
+export interface NodeEvent {
+  namespace: string;
+  cluster: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  node: KObject;
+  old?: KObject;
+}
+
 export interface WorkloadClusters {
   /** A client for the cluster's API; undefined when its kubeconfig Secret does not exist yet. */
   forCluster(namespace: string, clusterName: string): Promise<WorkloadClient | undefined>;
+  /**
+   * Node changes of every cluster a client was built for (Nodes are watched from then on).
+   * Absent when the implementation cannot watch; callers then poll.
+   */
+  onNodeEvent?(listener: (e: NodeEvent) => void): () => void;
 }

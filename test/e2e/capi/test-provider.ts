@@ -32,6 +32,7 @@ function crd(group: string, kind: string, opts: { status?: boolean; template?: b
 
 export const INFRA_GROUP = "infrastructure.e2e.capx.dev";
 export const BOOTSTRAP_GROUP = "bootstrap.e2e.capx.dev";
+const PROVIDER_FINALIZER = "infrastructure.e2e.capx.dev/vm";
 
 /** v1beta2 contract kinds (status.initialization.*) and v1beta1 ones (status.ready), with templates. */
 export const PROVIDER_CRDS = [
@@ -143,8 +144,27 @@ export class TestProvider {
     await this.api.patch(`/apis/${group}/v1beta1/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}/status`, { status }, "application/merge-patch+json");
   }
 
+  /** Infrastructure torn down, in order (the provider's finalizer on each object). */
+  readonly released: { kind: string; namespace: string; name: string; at: number }[] = [];
+
+  /** Holds a finalizer like a provider owning a VM, released (and recorded) on deletion; true when deleting. */
+  async #guard(plural: string, kind: string, o: Obj): Promise<boolean> {
+    const path = `/apis/${INFRA_GROUP}/v1beta1/namespaces/${o.metadata.namespace}/${plural}/${o.metadata.name}`;
+    const finalizers = (o.metadata.finalizers as string[] | undefined) ?? [];
+    if (o.metadata.deletionTimestamp) {
+      if (finalizers.includes(PROVIDER_FINALIZER)) {
+        const r = await this.api.patch(path, { metadata: { finalizers: finalizers.filter((f) => f !== PROVIDER_FINALIZER), resourceVersion: o.metadata.resourceVersion } }, "application/merge-patch+json");
+        if (r.status === 200) this.released.push({ kind, namespace: o.metadata.namespace!, name: o.metadata.name, at: Date.now() });
+      }
+      return true;
+    }
+    if (!finalizers.includes(PROVIDER_FINALIZER)) await this.api.patch(path, { metadata: { finalizers: [...finalizers, PROVIDER_FINALIZER], resourceVersion: o.metadata.resourceVersion } }, "application/merge-patch+json");
+    return false;
+  }
+
   async tick(): Promise<void> {
     for (const c of await this.#list(INFRA_GROUP, "testclusters")) {
+      if (await this.#guard("testclusters", "TestCluster", c)) continue;
       if (!(c.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned) {
         await this.#status(INFRA_GROUP, "testclusters", c, { initialization: { provisioned: true }, conditions: [{ type: "Ready", status: "True", reason: "Provisioned", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] });
       }
@@ -165,6 +185,7 @@ export class TestProvider {
     }
     for (const [plural, legacy] of [["testmachines", false], ["legacymachines", true]] as const) {
       for (const m of await this.#list(INFRA_GROUP, plural)) {
+        if (await this.#guard(plural, legacy ? "LegacyMachine" : "TestMachine", m)) continue;
         const owner = m.metadata.ownerReferences?.find((r) => r.kind === "Machine");
         if (!owner) continue;
         const provisioned = legacy ? m.status?.ready === true : (m.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned === true;
@@ -184,18 +205,45 @@ export class TestProvider {
   async #ensureNode(infra: Obj, machineName: string, providerID: string): Promise<void> {
     const cluster = (infra.metadata as { labels?: Record<string, string> }).labels?.["cluster.x-k8s.io/cluster-name"];
     const w = cluster ? this.clusters.get(`${infra.metadata.namespace}/${cluster}`) : undefined;
-    if (!w) return;
+    if (!w || this.#nodesMade.has(providerID)) return;
     const got = await w.request("GET", `/api/v1/nodes/${machineName}`);
-    if (got.status === 200) return;
-    await w.request("POST", "/api/v1/nodes", {
+    if (got.status !== 404) {
+      if (got.status === 200) this.#nodesMade.add(providerID);
+      return;
+    }
+    const created = await w.request("POST", "/api/v1/nodes", {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name: machineName, labels: { "kubernetes.io/hostname": machineName } },
       spec: { providerID, taints: [{ key: "node.cluster.x-k8s.io/uninitialized", effect: "NoSchedule" }] },
-      status: {
-        conditions: [{ type: "Ready", status: this.nodesReady ? "True" : "False", reason: "KubeletReady", lastHeartbeatTime: new Date().toISOString() }],
-        nodeInfo: { kubeletVersion: "v1.32.0", osImage: "Test OS", architecture: "amd64", operatingSystem: "linux" },
-      },
     });
+    if (created.status !== 201) throw new Error(`creating node ${machineName}: ${created.status}`);
+    await this.setNodeReady(w, machineName, this.nodesReady);
+    this.#nodesMade.add(providerID);
+  }
+
+  #nodesMade = new Set<string>();
+
+  /** What a kubelet reports: Ready (or not) and no pressure. */
+  async setNodeReady(w: LabWorkloadApi, node: string, ready: boolean): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const cond = (type: string, status: string, reason: string) => ({ type, status, reason, lastHeartbeatTime: now, lastTransitionTime: now });
+    const r = await w.request(
+      "PATCH",
+      `/api/v1/nodes/${node}/status`,
+      {
+        status: {
+          conditions: [
+            cond("Ready", ready ? "True" : "False", ready ? "KubeletReady" : "KubeletNotReady"),
+            cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID"),
+          ],
+          nodeInfo: { kubeletVersion: "v1.32.0", osImage: "Test OS", architecture: "amd64", operatingSystem: "linux" },
+        },
+      },
+      "application/merge-patch+json",
+    );
+    if (r.status !== 200) throw new Error(`node ${node} status: ${r.status} ${JSON.stringify(r.body)}`);
   }
 }
