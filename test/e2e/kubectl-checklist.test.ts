@@ -308,6 +308,13 @@ suite("kubectl checklist (notes §h)", () => {
     expect(await k.ok(["get", "tcl", "g3", "-o", "jsonpath={.metadata.finalizers}"])).toContain("foregroundDeletion");
     await k.ok(["patch", "tmd", "g3-md", "--type", "json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]']);
     await until("g3 gone after its dependent", async () => (await k.run(["get", "tcl", "g3"])).code === 1);
+
+    // An owner of a kind the server does not serve cannot be proven gone: the dependent stays.
+    const orphanish = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: g4\n  ownerReferences: [{apiVersion: widgets.example.com/v1, kind: Widget, name: w, uid: 7d1e1b8e-3d47-4f0e-9a51-000000000004}]\n`;
+    await k.ok(["create", "-f", file("g4.yaml", orphanish)]);
+    await k.ok(["create", "-f", file("g5.yaml", orphanish.replace("name: g4", "name: g5").replace("widgets.example.com/v1, kind: Widget", "e2e.capx.dev/v1beta2, kind: TestCluster"))]);
+    await until("g5 collected (its served owner is absent)", async () => (await k.run(["get", "cm", "g5"])).code === 1);
+    expect((await k.run(["get", "cm", "g4"])).code).toBe(0);
   });
 
   it("26. delete --dry-run=server changes nothing", async () => {

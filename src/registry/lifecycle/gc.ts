@@ -118,6 +118,10 @@ export class GarbageCollector {
     return row && row.uid === ref.uid ? row : undefined;
   }
 
+  #servesOwnerKind(ref: OwnerReference): boolean {
+    return Boolean(this.d.registry.byGroupKind(splitApiVersion(ref.apiVersion ?? "").group, ref.kind));
+  }
+
   #owner(ref: OwnerReference, namespace: string): KObject | undefined {
     const row = this.#ownerRow(ref, namespace);
     return row ? parseRow(row) : undefined;
@@ -133,6 +137,12 @@ export class GarbageCollector {
     let foregroundOwner = false;
     let solid = 0;
     for (const ref of refs) {
+      // An owner of a kind this server does not serve cannot be proven gone: kept, as upstream's
+      // garbage collector keeps (and retries) dependents whose owner it cannot map.
+      if (!this.#servesOwnerKind(ref)) {
+        solid++;
+        continue;
+      }
       const owner = this.#owner(ref, k.namespace);
       if (!owner) absent.push(ref);
       else if (owner.metadata.deletionTimestamp && owner.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) foregroundOwner = true;
