@@ -148,12 +148,6 @@ function setUpToDate(s: MachineScope, now: number): void {
     setCondition(m, { type: C.UpToDate, status: "False", reason: "NotUpToDate", message: messages.map((x) => `* ${x}`).join("\n") });
     return;
   }
-  const kubelet = (machineStatus(m).nodeInfo as { kubeletVersion?: string } | undefined)?.kubeletVersion;
-  const version = machineSpec(m).version;
-  if (kubelet && kubelet !== version) {
-    setCondition(m, { type: C.UpToDate, status: "False", reason: "Updating", message: `* Node.status.nodeInfo.kubeletVersion ${kubelet}, ${version ?? ""} required` });
-    return;
-  }
   setCondition(m, { type: C.UpToDate, status: "True", reason: "UpToDate" });
 }
 
