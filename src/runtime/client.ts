@@ -12,10 +12,12 @@ import { create } from "../registry/rest/create.ts";
 import { deleteObject, type DeleteOptions } from "../registry/rest/delete.ts";
 import type { RestDeps } from "../registry/rest/deps.ts";
 import { get } from "../registry/rest/get.ts";
+import { compileFilter } from "../registry/rest/filter.ts";
 import { list, type ListOptions } from "../registry/rest/list.ts";
 import { patch, type PatchType } from "../registry/rest/patch.ts";
 import { update, type Subresource } from "../registry/rest/update.ts";
 import { splitApiVersion } from "../registry/types.ts";
+import type { InformerFactory } from "./informer.ts";
 
 export interface ObjectRef {
   apiVersion: string;
@@ -29,11 +31,27 @@ function wire<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
 
+function byNamespaceAndName(a: KObject, b: KObject): number {
+  const an = a.metadata.namespace ?? "";
+  const bn = b.metadata.namespace ?? "";
+  if (an !== bn) return an < bn ? -1 : 1;
+  const a1 = a.metadata.name ?? "";
+  const b1 = b.metadata.name ?? "";
+  return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
+}
+
 export class Client {
   constructor(
     readonly deps: RestDeps,
     /** The field manager and user name of this client's writes. */
     readonly manager: string,
+    /**
+     * Serve reads from these shared informer caches (as controller-runtime's cached client):
+     * no SQL and no parsing, and selectors filter before anything is copied. `get`/`list` hand
+     * out private copies; `getShared`/`listShared` the caches' own frozen objects, for read-only
+     * hot paths. Caches are current as of the last commit, and writes resolve after it.
+     */
+    private readonly cache?: InformerFactory,
   ) {}
 
   #ctx(): RequestContext {
@@ -59,6 +77,21 @@ export class Client {
   }
 
   get(ref: ObjectRef): KObject | undefined {
+    const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
+    if (inf) {
+      const obj = inf.get(ref.namespace, ref.name);
+      return obj && structuredClone(obj);
+    }
+    return this.#getStored(ref);
+  }
+
+  /** Like `get`, but the cache's own deep-frozen object: never change it. */
+  getShared(ref: ObjectRef): Readonly<KObject> | undefined {
+    const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
+    return inf ? inf.get(ref.namespace, ref.name) : this.#getStored(ref);
+  }
+
+  #getStored(ref: ObjectRef): KObject | undefined {
     try {
       return get(this.deps, this.resolve(ref.apiVersion, ref.kind), ref.namespace ?? "", ref.name);
     } catch (e) {
@@ -68,7 +101,21 @@ export class Client {
   }
 
   list(apiVersion: string, kind: string, namespace?: string, opts: ListOptions = {}): KObject[] {
-    return list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
+    const shared = this.#listCached(apiVersion, kind, namespace, opts);
+    return shared ? shared.map((o) => structuredClone(o)) : list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
+  }
+
+  /** Like `list`, but the cache's own deep-frozen objects: never change them. */
+  listShared(apiVersion: string, kind: string, namespace?: string, opts: ListOptions = {}): readonly Readonly<KObject>[] {
+    return this.#listCached(apiVersion, kind, namespace, opts) ?? list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
+  }
+
+  #listCached(apiVersion: string, kind: string, namespace: string | undefined, opts: ListOptions): KObject[] | undefined {
+    const inf = this.cache?.forKind(apiVersion, kind);
+    if (!inf || opts.limit !== undefined || opts.continue !== undefined || opts.resourceVersion !== undefined) return undefined;
+    const filter = compileFilter(inf.resolved, opts);
+    const items = inf.list(inf.resolved.resource.namespaced ? namespace : undefined);
+    return (filter.matchesAll ? items : items.filter(filter)).sort(byNamespaceAndName);
   }
 
   async create(obj: KObject): Promise<KObject> {

@@ -85,7 +85,10 @@ export class Informer {
   }
 
   #present(stored: KObject): KObject {
-    return toVersion(this.resolved.resource, stored, this.resolved.version.name);
+    // Shared with every reader: frozen, so a reader changing it fails loudly instead of
+    // corrupting the cache. Converted copies are private; same-version objects are the store's.
+    const obj = toVersion(this.resolved.resource, stored, this.resolved.version.name);
+    return obj === stored ? deepFreeze(structuredClone(stored)) : deepFreeze(obj);
   }
 
   #apply(c: Change): void {
@@ -123,6 +126,14 @@ export class Informer {
       }
     }
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 function addTo(index: Map<string, Set<string>>, value: string, key: string): void {

@@ -24,7 +24,7 @@ export class Manager {
   }
 
   client(manager: string): Client {
-    return new Client(this.deps, manager);
+    return new Client(this.deps, manager, this.informers);
   }
 
   recorder(component: string): EventRecorder {
@@ -69,6 +69,8 @@ export class Manager {
     for (const c of this.controllers) {
       for (const [result, n] of Object.entries(c.stats.reconciles)) lines.push(`controller_runtime_reconcile_total{controller="${c.name}",result="${result}"} ${n}`);
     }
+    lines.push("# HELP controller_runtime_reconcile_time_seconds_total Time spent reconciling per controller", "# TYPE controller_runtime_reconcile_time_seconds_total counter");
+    for (const c of this.controllers) lines.push(`controller_runtime_reconcile_time_seconds_total{controller="${c.name}"} ${c.stats.seconds.toFixed(3)}`);
     lines.push("# HELP workqueue_depth Current depth of workqueue", "# TYPE workqueue_depth gauge");
     for (const c of this.controllers) lines.push(`workqueue_depth{name="${c.name}"} ${c.queue.length}`);
     lines.push("# HELP controller_runtime_active_workers Number of currently used workers per controller", "# TYPE controller_runtime_active_workers gauge");

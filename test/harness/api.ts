@@ -57,6 +57,26 @@ export class Api {
     return this.request<T>("DELETE", path, body);
   }
 
+  /** Follows a watch, calling `onEvent` per event, until the server ends it or `signal` aborts. */
+  async stream(path: string, signal: AbortSignal, onEvent: (type: string, object: Record<string, unknown>) => void): Promise<void> {
+    const res = await fetch(`${this.d.url}${path}`, { tls: this.#tls, signal } as RequestInit);
+    if (res.status !== 200) throw new Error(`watch ${path}: ${res.status} ${await res.text()}`);
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (!line) continue;
+        const e = JSON.parse(line) as { type: string; object: Record<string, unknown> };
+        if (e.type === "ERROR") throw new Error(`watch ${path}: ${JSON.stringify(e.object)}`);
+        onEvent(e.type, e.object);
+      }
+    }
+  }
+
   /** Opens a watch and collects its events until `stop()` or the server closes it. */
   async watch(path: string, headers: Record<string, string> = {}) {
     const res = await fetch(`${this.d.url}${path}`, { headers, tls: this.#tls } as RequestInit);

@@ -48,7 +48,9 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   writeFileSync(configPath, opts.config ?? "");
   const args = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--config", configPath, ...(opts.extraArgs ?? [])];
   const cmd = opts.binary ?? BUN;
-  const argv = opts.binary ? args : [join(REPO, "src/main.ts"), ...args];
+  // CAPX_DAEMON_CPU_PROF=<dir>: profile the daemon (markdown profile written on exit).
+  const prof = process.env.CAPX_DAEMON_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.CAPX_DAEMON_CPU_PROF}`] : [];
+  const argv = opts.binary ? args : [...prof, join(REPO, "src/main.ts"), ...args];
   const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));

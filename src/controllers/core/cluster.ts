@@ -11,6 +11,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import {
+  DEPLOYMENT_NAME_LABEL,
   CAPI_VERSION,
   CLUSTER_NAME_LABEL,
   CONTROL_PLANE_LABEL,
@@ -73,10 +74,15 @@ export function setupClusterController(m: Manager, env: Pick<ControllerEnv, "lab
     const name = obj.metadata.labels?.[CLUSTER_NAME_LABEL] ?? obj.metadata.ownerReferences?.find((r) => r.kind === "Cluster")?.name;
     if (name) c.enqueue({ namespace: obj.metadata.namespace, name });
   };
-  for (const kind of ["Machine", "MachineDeployment", "MachineSet"]) {
+  const toCluster = (o: KObject) => (o.metadata.labels?.[CLUSTER_NAME_LABEL] ? [{ namespace: o.metadata.namespace, name: o.metadata.labels[CLUSTER_NAME_LABEL]! }] : []);
+  for (const kind of ["MachineDeployment", "MachineSet"]) {
     const inf = m.informers.forKind(CAPI_VERSION, kind);
-    if (inf) c.watchMapped(inf, (o) => (o.metadata.labels?.[CLUSTER_NAME_LABEL] ? [{ namespace: o.metadata.namespace, name: o.metadata.labels[CLUSTER_NAME_LABEL]! }] : []));
+    if (inf) c.watchMapped(inf, toCluster);
   }
+  // Machines of a MachineDeployment reach the Cluster through the MachineDeployment's status;
+  // following each of them too would make every Machine change re-summarize the whole Cluster.
+  const machines = m.informers.forKind(CAPI_VERSION, "Machine");
+  if (machines) c.watchMapped(machines, (o) => (inDeployment(o) ? [] : toCluster(o)));
   m.add(c);
 }
 
@@ -163,7 +169,7 @@ async function reconcile(
   } else {
     // Machine-based control plane: initialized once a control-plane Machine has a Node.
     const cpMachines = client
-      .list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name},${CONTROL_PLANE_LABEL}` })
+      .listShared(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name},${CONTROL_PLANE_LABEL}` })
       .filter((mm) => !mm.metadata.deletionTimestamp);
     if (cpMachines.some((mm) => (mm.status as { nodeRef?: unknown } | undefined)?.nodeRef)) init.controlPlaneInitialized = true;
     status.controlPlane = summarizeMachines(cpMachines, cpMachines.length);
@@ -179,14 +185,22 @@ async function reconcile(
     reason: init.controlPlaneInitialized ? "Initialized" : "NotInitialized",
   });
 
-  // Workers: every non-control-plane Machine of the cluster, and the desired count of its MDs.
-  const workers = client
-    .list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name},!${CONTROL_PLANE_LABEL}` })
+  // Workers (upstream setWorkersReplicas): the MachineDeployments' counts, plus every other
+  // non-control-plane Machine of the cluster on its own.
+  const others = client
+    .listShared(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name},!${CONTROL_PLANE_LABEL},!${DEPLOYMENT_NAME_LABEL}` })
     .filter((mm) => !mm.metadata.deletionTimestamp);
-  const desired = client
-    .list(CAPI_VERSION, "MachineDeployment", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name}` })
-    .reduce((n, md) => n + Number((md.spec as { replicas?: number } | undefined)?.replicas ?? 0), 0);
-  status.workers = summarizeMachines(workers, desired);
+  const workers = summarizeMachines(others, others.length);
+  for (const md of client.listShared(CAPI_VERSION, "MachineDeployment", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${req.name}` })) {
+    const st = (md.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number; upToDateReplicas?: number };
+    workers.desiredReplicas = (workers.desiredReplicas ?? 0) + Number((md.spec as { replicas?: number } | undefined)?.replicas ?? 0);
+    workers.replicas = (workers.replicas ?? 0) + (st.replicas ?? 0);
+    workers.readyReplicas = (workers.readyReplicas ?? 0) + (st.readyReplicas ?? 0);
+    workers.availableReplicas = (workers.availableReplicas ?? 0) + (st.availableReplicas ?? 0);
+    workers.upToDateReplicas = (workers.upToDateReplicas ?? 0) + (st.upToDateReplicas ?? 0);
+  }
+  status.workers = workers;
+  const desired = workers.desiredReplicas ?? 0;
   const workersAvailable = (status.workers.availableReplicas ?? 0) >= desired;
   setCondition(cluster, { type: "WorkersAvailable", status: workersAvailable ? "True" : "False", reason: workersAvailable ? "Available" : "NotAvailable" });
 
@@ -201,6 +215,8 @@ async function reconcile(
     message: available ? "" : availabilityMessage(init, endpointValid(spec.controlPlaneEndpoint), workersAvailable),
   });
   status.observedGeneration = cluster.metadata.generation;
+  // The schema wants at least one property in status.initialization (false values are omitted).
+  if (Object.keys(init).length === 0) delete status.initialization;
   cluster.spec = spec as Record<string, unknown>;
   const before = current.status as ClusterStatus | undefined;
   const { changed } = await patchObject(client, current, cluster);
@@ -252,6 +268,10 @@ function controlPlaneSummary(cp: KObject): ReplicaSummary {
   return out;
 }
 
+function inDeployment(m: KObject): boolean {
+  return DEPLOYMENT_NAME_LABEL in (m.metadata.labels ?? {}) && !(CONTROL_PLANE_LABEL in (m.metadata.labels ?? {}));
+}
+
 function conditionTrue(obj: KObject, type: string): boolean {
   return ((obj.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === type && c.status === "True");
 }
@@ -280,10 +300,10 @@ async function reconcileDelete(client: Client, cluster: KObject, current: KObjec
   };
   ((cluster.status as ClusterStatus | undefined) ??= {});
 
-  const mds = client.list(CAPI_VERSION, "MachineDeployment", ns, selector);
-  const sets = client.list(CAPI_VERSION, "MachineSet", ns, selector);
+  const mds = client.listShared(CAPI_VERSION, "MachineDeployment", ns, selector);
+  const sets = client.listShared(CAPI_VERSION, "MachineSet", ns, selector);
   const standalone = client
-    .list(CAPI_VERSION, "Machine", ns, selector)
+    .listShared(CAPI_VERSION, "Machine", ns, selector)
     .filter((m) => !m.metadata.ownerReferences?.some((r) => r.controller) && !(CONTROL_PLANE_LABEL in (m.metadata.labels ?? {}) && spec.controlPlaneRef));
   const workerMachines = standalone.filter((m) => !(CONTROL_PLANE_LABEL in (m.metadata.labels ?? {})));
   for (const o of [...mds, ...sets, ...workerMachines]) {

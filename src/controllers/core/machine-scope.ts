@@ -44,7 +44,7 @@ export const MACHINE_DEFAULTS: Required<MachineControllerOptions> = {
   nodeDeletionRetryMs: 2_000,
   evictionTimeoutMs: 10_000,
   remoteConditionsGracePeriodMs: 5 * 60_000,
-  concurrency: 4,
+  concurrency: 10,
 };
 
 export interface PhaseResult {

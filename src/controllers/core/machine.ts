@@ -86,11 +86,38 @@ export function setupMachineController(m: Manager, workloads: WorkloadClusters, 
   });
   const toMachines = (index: string) => (o: KObject) => machines.byIndex(index, `${o.metadata.namespace}/${o.metadata.name}`).map((x) => ({ namespace: x.metadata.namespace, name: x.metadata.name! }));
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
-  if (clusters) c.watchMapped(clusters, toMachines("machine-controller/cluster"));
+  if (clusters) {
+    // Only what Machines act on (upstream's Cluster predicates): pause, infrastructure and control
+    // plane readiness, the endpoint, deletion. Replica summaries change with every Machine and
+    // must not fan out to all of them.
+    const relevant = (o: KObject) =>
+      JSON.stringify([
+        (o.spec as { paused?: unknown } | undefined)?.paused,
+        o.metadata.annotations?.["cluster.x-k8s.io/paused"],
+        (o.status as { initialization?: unknown } | undefined)?.initialization,
+        (o.spec as { controlPlaneEndpoint?: unknown } | undefined)?.controlPlaneEndpoint,
+        (o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find((x) => x.type === "ControlPlaneInitialized")?.status,
+        Boolean(o.metadata.deletionTimestamp),
+      ]);
+    const map = toMachines("machine-controller/cluster");
+    c.watchMapped(clusters, (obj, old) => (old && relevant(obj) === relevant(old) ? [] : map(obj)));
+  }
+  // Owners matter for their templates and revision (UpToDate, the outdated-revision taint), not
+  // for their status, which changes with every Machine.
+  const specChanged = (index: string) => {
+    const map = toMachines(index);
+    return (obj: KObject, old: KObject | undefined) =>
+      old &&
+      obj.metadata.generation === old.metadata.generation &&
+      JSON.stringify(obj.metadata.annotations ?? {}) === JSON.stringify(old.metadata.annotations ?? {}) &&
+      Boolean(obj.metadata.deletionTimestamp) === Boolean(old.metadata.deletionTimestamp)
+        ? []
+        : map(obj);
+  };
   const sets = m.informers.forKind(CAPI_VERSION, "MachineSet");
-  if (sets) c.watchMapped(sets, toMachines("machine-controller/machineset"));
+  if (sets) c.watchMapped(sets, specChanged("machine-controller/machineset"));
   const deployments = m.informers.forKind(CAPI_VERSION, "MachineDeployment");
-  if (deployments) c.watchMapped(deployments, toMachines("machine-controller/deployment"));
+  if (deployments) c.watchMapped(deployments, specChanged("machine-controller/deployment"));
   // BootstrapConfigs and InfraMachines report to the Machine controlling them.
   env.external.onChange = (obj) => {
     const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === "Machine" && groupOf(r.apiVersion) === CAPI_GROUP);

@@ -186,7 +186,7 @@ async function reconcileMachineDeployment(client: Client, recorder: EventRecorde
     md,
     cluster,
     machineSets: [],
-    machines: client.list(CAPI_VERSION, "Machine", ns, { labelSelector: selectorString(spec.selector) }),
+    machines: client.listShared(CAPI_VERSION, "Machine", ns, { labelSelector: selectorString(spec.selector) }) as KObject[],
     adopted: false,
     bootstrapNotFound: false,
     infraNotFound: false,

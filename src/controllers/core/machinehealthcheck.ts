@@ -176,7 +176,7 @@ async function check(env: Env, cluster: KObject, mhc: KObject, log: ReconcileCon
   }
 
   // Targets: selected Machines of the Cluster, minus paused and skip-remediation ones.
-  const machines = client.list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${spec.clusterName}` }).filter((m) => selects(mhc, m));
+  const machines = client.listShared(CAPI_VERSION, "Machine", ns, { labelSelector: `${CLUSTER_NAME_LABEL}=${spec.clusterName}` }).filter((m) => selects(mhc, m));
   const targets: Target[] = [];
   for (const m of machines) {
     if (hasAnnotation(m, "cluster.x-k8s.io/paused") || hasAnnotation(m, SKIP_REMEDIATION_ANNOTATION)) {

@@ -300,7 +300,7 @@ async function ensureTemplateOwner(s: Scope, ref: ContractRef | undefined): Prom
 async function getAndAdoptMachines(s: Scope): Promise<void> {
   const { client, ms } = s;
   const spec = specOf(ms);
-  const all = client.list(CAPI_VERSION, "Machine", ms.metadata.namespace, { labelSelector: selectorString(spec.selector) });
+  const all = client.listShared(CAPI_VERSION, "Machine", ms.metadata.namespace, { labelSelector: selectorString(spec.selector) });
   const out: KObject[] = [];
   for (const machine of all) {
     const controller = machine.metadata.ownerReferences?.find((r) => r.controller);
@@ -517,9 +517,18 @@ export function computeDesiredMachine(ms: KObject, existing?: KObject): KObject 
  * goes out when it still exists with the same UID — read and written with no await between — so
  * a Machine deleted meanwhile is never re-created.
  */
+/**
+ * What this controller last applied to each Machine (by uid) and the resourceVersion that
+ * resulted: while both still hold, applying again would change nothing, so it is skipped —
+ * a MachineSet reconcile then costs nothing per unchanged Machine. Any change to the Machine
+ * by anyone bumps its resourceVersion and brings the apply back.
+ */
+const lastApplied = new Map<string, { config: string; resourceVersion: string }>();
+const LAST_APPLIED_LIMIT = 50_000;
+
 async function applyMachine(client: Client, desired: KObject, mustExist: boolean): Promise<KObject | undefined> {
   const ref = { apiVersion: CAPI_VERSION, kind: "Machine", namespace: desired.metadata.namespace, name: desired.metadata.name! };
-  const live = client.get(ref);
+  const live = client.getShared(ref);
   if (mustExist ? !live || live.metadata.uid !== desired.metadata.uid || isDeleting(live) : live) return undefined;
   if (live) {
     // Keep every finalizer the Machine has now (upstream does the same), plus the Machine finalizer.
@@ -527,7 +536,13 @@ async function applyMachine(client: Client, desired: KObject, mustExist: boolean
     if (!finalizers.includes(MACHINE_FINALIZER)) finalizers.push(MACHINE_FINALIZER);
     desired.metadata.finalizers = finalizers;
   }
-  return client.apply(desired);
+  const config = JSON.stringify(desired);
+  const memo = live ? lastApplied.get(live.metadata.uid!) : undefined;
+  if (live && memo && memo.config === config && memo.resourceVersion === live.metadata.resourceVersion) return live as KObject;
+  const out = await client.apply(desired);
+  if (lastApplied.size >= LAST_APPLIED_LIMIT) lastApplied.clear();
+  lastApplied.set(out.metadata.uid!, { config, resourceVersion: out.metadata.resourceVersion! });
+  return out;
 }
 
 async function syncMachines(s: Scope): Promise<void> {
@@ -589,7 +604,7 @@ async function cleanupOrphanedClones(s: Scope): Promise<void> {
     const kind = trimTemplate(ref.kind);
     const apiVersion = refApiVersion(client, { apiGroup: ref.apiGroup, kind, name: "" });
     if (!apiVersion) continue;
-    const objs = client.list(apiVersion, kind, ms.metadata.namespace, { labelSelector: selectorString(specOf(ms).selector) });
+    const objs = client.listShared(apiVersion, kind, ms.metadata.namespace, { labelSelector: selectorString(specOf(ms).selector) });
     for (const o of objs) {
       if (isDeleting(o) || used.has(`${kind}/${o.metadata.name}`)) continue;
       if (!o.metadata.ownerReferences?.some((r) => r.uid === ms.metadata.uid)) continue;
@@ -644,10 +659,30 @@ async function deleteQuietly(client: Client, obj: KObject): Promise<void> {
   }
 }
 
+/** Machines a scale-up creates at once (each one's clones and Machine still go in order). */
+const CREATE_CONCURRENCY = 16;
+
 async function createMachines(s: Scope, count: number): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < count && failed === undefined) {
+      const i = next++;
+      try {
+        await createMachine(s, i, count);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, count) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+async function createMachine(s: Scope, i: number, count: number): Promise<void> {
   const { ms } = s;
   const tspec = specOf(ms).template?.spec ?? {};
-  for (let i = 0; i < count; i++) {
+  {
     let machine: KObject;
     try {
       machine = computeDesiredMachine(ms);

@@ -12,15 +12,15 @@ export function requestApiVersion(resource: Resource, version: string): string {
 /** Storage form → the served version `version`. Never mutates `obj`. */
 export function toVersion(resource: Resource, obj: KObject, version: string): KObject {
   const target = requestApiVersion(resource, version);
-  if (resource.hooks?.convert) return resource.hooks.convert(obj, target);
   if (obj.apiVersion === target && obj.kind === resource.kind) return obj;
+  if (resource.hooks?.convert) return resource.hooks.convert(obj, target);
   return { ...obj, apiVersion: target, kind: resource.kind };
 }
 
 /** Request form → storage form. Never mutates `obj`. */
 export function toStorage(resource: Resource, obj: KObject): KObject {
   const target = resource.storageApiVersion;
+  if (obj.apiVersion === target && (obj.kind === resource.kind || !resource.hooks?.convert)) return obj;
   if (resource.hooks?.convert) return resource.hooks.convert(obj, target);
-  if (obj.apiVersion === target) return obj;
   return { ...obj, apiVersion: target, kind: resource.storage ? obj.kind : resource.kind };
 }

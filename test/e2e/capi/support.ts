@@ -26,7 +26,7 @@ export async function startEnv(kubectl: string): Promise<Env> {
   const d = await startTestDaemon({ extraArgs: ["--lab"], config: "storage:\n  synchronous: NORMAL\n" });
   const provider = new TestProvider(d);
   await provider.install();
-  provider.start(50);
+  provider.start();
   return { d, api: provider.api, k: new Kubectl(kubectl, d.kubeconfig), provider };
 }
 

@@ -1,7 +1,7 @@
 /**
  * A test-only Cluster API provider for whole-process tests: infrastructure and bootstrap kinds
  * (one set speaking the v1beta2 contract, one the v1beta1 contract) and a tiny reconciler,
- * running in the test process against the daemon's API, that marks them provisioned — and
+ * running in the test process against the daemon's API (list + watch), that marks them provisioned — and
  * registers each machine's Node in the cluster's lab workload API, as a booting VM would.
  * @module
  */
@@ -47,6 +47,15 @@ export const PROVIDER_CRDS = [
   crd(BOOTSTRAP_GROUP, "LegacyConfigTemplate", { template: true }),
 ];
 
+const WORKERS = 16;
+const FOLLOWED: [string, string][] = [
+  [INFRA_GROUP, "testclusters"],
+  [BOOTSTRAP_GROUP, "testconfigs"],
+  [BOOTSTRAP_GROUP, "legacyconfigs"],
+  [INFRA_GROUP, "testmachines"],
+  [INFRA_GROUP, "legacymachines"],
+];
+
 export interface WorkloadAccess {
   ca: KeyPairPem;
   admin: KeyPairPem;
@@ -84,8 +93,6 @@ export interface ProviderOptions {
  */
 export class TestProvider {
   readonly api: Api;
-  #timer?: ReturnType<typeof setInterval>;
-  #busy = false;
   readonly clusters = new Map<string, LabWorkloadApi>();
   nodesReady: boolean;
 
@@ -121,23 +128,61 @@ export class TestProvider {
     return w;
   }
 
-  start(intervalMs = 100): void {
-    this.#timer = setInterval(() => {
-      if (this.#busy) return;
-      this.#busy = true;
-      void this.tick()
-        .catch(() => {})
-        .finally(() => (this.#busy = false));
-    }, intervalMs);
+  /** Follows its kinds with list + watch (as a real provider's informers do) and works on changes. */
+  start(): void {
+    this.#abort = new AbortController();
+    for (const [group, plural] of FOLLOWED) void this.#follow(group, plural, this.#abort.signal);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#abort?.abort();
   }
 
-  async #list(group: string, plural: string): Promise<Obj[]> {
-    const r = await this.api.get<{ items: Obj[] }>(`/apis/${group}/v1beta1/${plural}`);
-    return r.status === 200 ? r.body.items : [];
+  #abort?: AbortController;
+  #pending = new Map<string, { plural: string; obj: Obj }>();
+  #workers = 0;
+
+  async #follow(group: string, plural: string, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const listed = await this.api.get<{ items: Obj[]; metadata: { resourceVersion: string } }>(`/apis/${group}/v1beta1/${plural}`);
+        if (listed.status !== 200) throw new Error(`list ${plural}: ${listed.status}`);
+        for (const o of listed.body.items) this.#enqueue(plural, o);
+        await this.api.stream(`/apis/${group}/v1beta1/${plural}?watch=1&resourceVersion=${listed.body.metadata.resourceVersion}`, signal, (type, o) => {
+          if (type === "ADDED" || type === "MODIFIED") this.#enqueue(plural, o as Obj);
+        });
+      } catch {
+        if (!signal.aborted) await Bun.sleep(100);
+      }
+    }
+  }
+
+  #enqueue(plural: string, obj: Obj): void {
+    this.#pending.set(`${plural}/${obj.metadata.namespace}/${obj.metadata.name}`, { plural, obj });
+    while (this.#workers < WORKERS && this.#pending.size > 0) {
+      this.#workers++;
+      void this.#work().finally(() => this.#workers--);
+    }
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const next = this.#pending.entries().next();
+      if (next.done) return;
+      const [key, { plural, obj }] = next.value;
+      this.#pending.delete(key);
+      try {
+        await this.#handle(plural, obj);
+      } catch {
+        // A later event for the object brings it back.
+      }
+    }
+  }
+
+  async #handle(plural: string, o: Obj): Promise<void> {
+    if (plural === "testclusters") return this.#cluster(o);
+    if (plural === "testconfigs" || plural === "legacyconfigs") return this.#config(plural, plural === "legacyconfigs", o);
+    return this.#machine(plural, plural === "legacymachines", o);
   }
 
   async #status(group: string, plural: string, o: Obj, status: Record<string, unknown>): Promise<void> {
@@ -162,44 +207,39 @@ export class TestProvider {
     return false;
   }
 
-  async tick(): Promise<void> {
-    for (const c of await this.#list(INFRA_GROUP, "testclusters")) {
-      if (await this.#guard("testclusters", "TestCluster", c)) continue;
-      if (!(c.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned) {
-        await this.#status(INFRA_GROUP, "testclusters", c, { initialization: { provisioned: true }, conditions: [{ type: "Ready", status: "True", reason: "Provisioned", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] });
-      }
+  async #cluster(c: Obj): Promise<void> {
+    if (await this.#guard("testclusters", "TestCluster", c)) return;
+    if ((c.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned) return;
+    await this.#status(INFRA_GROUP, "testclusters", c, { initialization: { provisioned: true }, conditions: [{ type: "Ready", status: "True", reason: "Provisioned", lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") }] });
+  }
+
+  async #config(plural: string, legacy: boolean, b: Obj): Promise<void> {
+    if (b.metadata.deletionTimestamp || b.status?.dataSecretName || !b.metadata.ownerReferences?.some((r) => r.kind === "Machine")) return;
+    const secret = `${b.metadata.name}-bootstrap`;
+    await this.api.post(`/api/v1/namespaces/${b.metadata.namespace}/secrets`, {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "cluster.x-k8s.io/secret",
+      metadata: { name: secret },
+      stringData: { value: "#cloud-config\n", format: "cloud-config" },
+    });
+    await this.#status(BOOTSTRAP_GROUP, plural, b, legacy ? { ready: true, dataSecretName: secret } : { initialization: { dataSecretCreated: true }, dataSecretName: secret });
+  }
+
+  async #machine(plural: string, legacy: boolean, m: Obj): Promise<void> {
+    if (await this.#guard(plural, legacy ? "LegacyMachine" : "TestMachine", m)) return;
+    const owner = m.metadata.ownerReferences?.find((r) => r.kind === "Machine");
+    if (!owner) return;
+    const provisioned = legacy ? m.status?.ready === true : (m.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned === true;
+    const providerID = `test://${m.metadata.namespace}/${m.metadata.name}`;
+    if (!provisioned) {
+      if (!m.spec?.providerID) await this.api.patch(`/apis/${INFRA_GROUP}/v1beta1/namespaces/${m.metadata.namespace}/${plural}/${m.metadata.name}`, { spec: { providerID } }, "application/merge-patch+json");
+      await this.#status(INFRA_GROUP, plural, m, {
+        ...(legacy ? { ready: true } : { initialization: { provisioned: true } }),
+        addresses: [{ type: "InternalIP", address: "10.10.0.100" }],
+      });
     }
-    for (const [plural, legacy] of [["testconfigs", false], ["legacyconfigs", true]] as const) {
-      for (const b of await this.#list(BOOTSTRAP_GROUP, plural)) {
-        if (b.status?.dataSecretName || !b.metadata.ownerReferences?.some((r) => r.kind === "Machine")) continue;
-        const secret = `${b.metadata.name}-bootstrap`;
-        await this.api.post(`/api/v1/namespaces/${b.metadata.namespace}/secrets`, {
-          apiVersion: "v1",
-          kind: "Secret",
-          type: "cluster.x-k8s.io/secret",
-          metadata: { name: secret },
-          stringData: { value: "#cloud-config\n", format: "cloud-config" },
-        });
-        await this.#status(BOOTSTRAP_GROUP, plural, b, legacy ? { ready: true, dataSecretName: secret } : { initialization: { dataSecretCreated: true }, dataSecretName: secret });
-      }
-    }
-    for (const [plural, legacy] of [["testmachines", false], ["legacymachines", true]] as const) {
-      for (const m of await this.#list(INFRA_GROUP, plural)) {
-        if (await this.#guard(plural, legacy ? "LegacyMachine" : "TestMachine", m)) continue;
-        const owner = m.metadata.ownerReferences?.find((r) => r.kind === "Machine");
-        if (!owner) continue;
-        const provisioned = legacy ? m.status?.ready === true : (m.status?.initialization as { provisioned?: boolean } | undefined)?.provisioned === true;
-        const providerID = `test://${m.metadata.namespace}/${m.metadata.name}`;
-        if (!provisioned) {
-          if (!m.spec?.providerID) await this.api.patch(`/apis/${INFRA_GROUP}/v1beta1/namespaces/${m.metadata.namespace}/${plural}/${m.metadata.name}`, { spec: { providerID } }, "application/merge-patch+json");
-          await this.#status(INFRA_GROUP, plural, m, {
-            ...(legacy ? { ready: true } : { initialization: { provisioned: true } }),
-            addresses: [{ type: "InternalIP", address: "10.10.0.100" }],
-          });
-        }
-        await this.#ensureNode(m, owner.name, providerID);
-      }
-    }
+    await this.#ensureNode(m, owner.name, providerID);
   }
 
   async #ensureNode(infra: Obj, machineName: string, providerID: string): Promise<void> {
