@@ -5,6 +5,8 @@
  * measured in the same run on the same daemon: as many plain API creates (ConfigMaps, 8 at a
  * time) as the rollout committed writes. Then the controllers' reconciles over 10 s of steady
  * state. Run alone: `bun test/bench/machines.ts '{"count":1000}'`; prints `{"result": …}`.
+ * Development aids: BENCH_VERBOSE=1 prints the controller metrics, BENCH_DAEMON_LOG=<file>
+ * saves the daemon log, BENCH_KEEP=1 keeps its data dir, CAPX_DAEMON_CPU_PROF=<dir> profiles it.
  * @module
  */
 import { startTestDaemon } from "../harness/daemon.ts";
@@ -103,5 +105,6 @@ try {
   if (process.env.BENCH_DAEMON_LOG) await Bun.write(process.env.BENCH_DAEMON_LOG, d.logs());
   provider.stop();
   await d.stop();
-  d.cleanup();
+  if (process.env.BENCH_KEEP) log(`kept ${d.dataDir}`);
+  else d.cleanup();
 }

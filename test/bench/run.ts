@@ -5,8 +5,8 @@
  * processes on the machine hits both alike (the share of CPU other processes used is reported
  * per phase). Prints a table and one `BENCH_JSON {...}` line. See README.md.
  *
- * Flags (for development): --count N (creates per run, default 10000), --only a,b (cold,rss,
- * create,list,watch), --keep (keep the temp dir).
+ * Flags (for development): --count N (creates per run, default 10000), --machines N (default
+ * 1000), --only a,b (cold,rss,create,list,watch,machines), --keep (keep the temp dir).
  * @module
  */
 import { execSync } from "node:child_process";
@@ -40,7 +40,7 @@ import {
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { count: { type: "string" }, only: { type: "string" }, keep: { type: "boolean" } },
+  options: { count: { type: "string" }, machines: { type: "string" }, only: { type: "string" }, keep: { type: "boolean" } },
 });
 const COUNT = Number(flags.count ?? 10_000);
 const CONCURRENCY = 8;
@@ -54,7 +54,8 @@ const WATCHERS = 100;
 const WATCH_ROUNDS = 3;
 const WATCH_WRITES = 100;
 const WATCH_INTERVAL_MS = 25;
-const only = new Set((flags.only ?? "cold,rss,create,list,watch").split(","));
+const only = new Set((flags.only ?? "cold,rss,create,list,watch,machines").split(","));
+const MACHINES = Number(flags.machines ?? 1000);
 const ROOT = tempDir("capx-bench-");
 process.on("exit", () => {
   killChildren();
@@ -515,7 +516,26 @@ if (only.has("create") || only.has("list") || only.has("watch")) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cluster API: Machines to Running with the test provider (machines.ts)
+if (only.has("machines")) {
+  phase("machines");
+  progress(`machines: ${MACHINES} Machines to Running (lab mode, test provider)`);
+  const r = await runJson<{ count: number; machinesMs: number; writes: number; baselineMs: number; steadyReconciles: number }>("machines.ts", { count: MACHINES });
+  json.machines = { ...r, machinesMs: round(r.machinesMs), baselineMs: round(r.baselineMs) };
+  rows.push({
+    figure: `${r.count} Machines to Running (MachineDeployment 0 → ${r.count}, test provider)`,
+    value: `${fmt(r.machinesMs / 1000, 1)} s (${r.writes} writes)`,
+    baseline: `${fmt(r.baselineMs / 1000, 1)} s (${r.writes} plain creates, 8 clients)`,
+    ratio: `${fmt(r.machinesMs / r.baselineMs, 2)}×`,
+    goal: "-",
+    pass: "result",
+  });
+  rows.push({ figure: `  reconciles in 10 s of steady state (${r.count} Machines)`, value: String(r.steadyReconciles), baseline: "-", ratio: "-", goal: "< 20", pass: r.steadyReconciles < 20 ? "PASS" : "FAIL" });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
+phase();
 json.otherLoad = phaseLoad;
 const headers: Row = { figure: "figure", value: "value", baseline: "baseline (same run)", ratio: "ratio", goal: "goal", pass: "result" };
 const keys = Object.keys(headers) as (keyof Row)[];
