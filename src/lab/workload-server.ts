@@ -18,6 +18,7 @@ import { certInfo } from "../providers/pki/cert-info.ts";
 import type { LabNetwork } from "../providers/workload/dialer.ts";
 import { nodeDefinition } from "../registry/builtin/node.ts";
 import { podDefinition } from "../registry/builtin/pod.ts";
+import { workloadClusterKinds } from "../registry/builtin/workload-kinds.ts";
 import { GarbageCollector } from "../registry/lifecycle/gc.ts";
 import { NamespaceController } from "../registry/lifecycle/namespace.ts";
 import { Registry } from "../registry/registry.ts";
@@ -76,7 +77,7 @@ export async function startWorkloadServer(o: WorkloadServerOptions): Promise<Wor
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const serving = await servingCert(o);
   const store = new Store(openDatabase(join(o.dir, "state.db"), { synchronous: "NORMAL" }));
-  const registry = new Registry(store, new Map(), [nodeDefinition, podDefinition]);
+  const registry = new Registry(store, new Map(), [nodeDefinition, podDefinition, ...workloadClusterKinds]);
   const rest: RestDeps = { store, registry, now: () => new Date() };
   const nsRes = registry.resolve("", "v1", "namespaces")!;
   for (const name of NAMESPACES) {

@@ -52,6 +52,22 @@ describe.skipIf(!binary)("lab network", () => {
     const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p1\n  namespace: default\nspec:\n  nodeName: worker-1\n  containers: [{name: c, image: busybox}]\n`;
     await k.ok(["apply", "-f", "-"], { input: pod });
     expect((await k.ok(["get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1", "-o", "name"])).trim()).toBe("pod/p1");
+    // What a CNI manifest (or a ClusterResourceSet) applies is accepted like a real API server would.
+    const cni = [
+      "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: cni, namespace: kube-system}",
+      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cni}\nrules: [{apiGroups: [''], resources: [nodes], verbs: [get, list, watch]}]",
+      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: cni}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cni}\nsubjects: [{kind: ServiceAccount, name: cni, namespace: kube-system}]",
+      "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: cni-agent, namespace: kube-system}\nspec:\n  selector: {matchLabels: {app: cni}}\n  template:\n    metadata: {labels: {app: cni}}\n    spec: {serviceAccountName: cni, containers: [{name: agent, image: cni:1}]}",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cni-operator, namespace: kube-system}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: op}}\n  template:\n    metadata: {labels: {app: op}}\n    spec: {containers: [{name: op, image: op:1}]}",
+      "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ippools.cni.example.com}\nspec:\n  group: cni.example.com\n  scope: Cluster\n  names: {kind: IPPool, plural: ippools, singular: ippool, listKind: IPPoolList}\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]",
+    ].join("\n---\n");
+    expect(await k.ok(["apply", "-f", "-"], { input: cni })).toBe(
+      "serviceaccount/cni created\nclusterrole.rbac.authorization.k8s.io/cni created\nclusterrolebinding.rbac.authorization.k8s.io/cni created\ndaemonset.apps/cni-agent created\ndeployment.apps/cni-operator created\ncustomresourcedefinition.apiextensions.k8s.io/ippools.cni.example.com created\n",
+    );
+    await k.ok(["wait", "--for=condition=Established", "crd/ippools.cni.example.com", "--timeout=10s"]);
+    expect(await k.ok(["apply", "-f", "-"], { input: "apiVersion: cni.example.com/v1\nkind: IPPool\nmetadata: {name: default}\nspec: {cidr: 10.244.0.0/16}\n" })).toBe("ippool.cni.example.com/default created\n");
+    expect(await k.ok(["get", "ds,deploy", "-n", "kube-system", "-o", "name"])).toBe("daemonset.apps/cni-agent\ndeployment.apps/cni-operator\n");
+    expect(await k.ok(["get", "ippools", "-o", "jsonpath={.items[0].spec.cidr}"])).toBe("10.244.0.0/16");
     // The wrong CA is refused, as a real API server would.
     const other = await createCA("someone-else");
     const stranger = await issueCertificate(other, { commonName: "x", organizations: ["system:masters"], usage: "client", days: 1 });
