@@ -106,9 +106,16 @@ describe.skipIf(!binary)("Cluster API lifecycle", () => {
     await apply(e, machine(ns, "c", "w1", { contract: "v1beta1", annotations: { [preDrain]: "e2e", [preTerminate]: "e2e" } }));
     await waitRunning(e, ns, "cluster.x-k8s.io/cluster-name=c,!cluster.x-k8s.io/control-plane", 1);
     const pod = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", ...extra }, spec: { nodeName: "w1", containers: [{ name: "c", image: "busybox" }] } });
+    // The lab workload API collects garbage like Kubernetes: the DaemonSet must exist for its Pod to stay.
+    const labels = { app: "agent" };
+    const daemonSet = await w.request("POST", "/apis/apps/v1/namespaces/default/daemonsets", {
+      apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "agent", namespace: "default" },
+      spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "a", image: "busybox" }] } } },
+    });
+    expect(daemonSet.status).toBe(201);
     for (const p of [
       pod("app"),
-      pod("ds-agent", { ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "agent", uid: "2b0e54e4-8d0a-4d3a-9d0a-6f3c6a1f0001", controller: true }] }),
+      pod("ds-agent", { labels, ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "agent", uid: daemonSet.body.metadata.uid, controller: true }] }),
       pod("keep", { labels: { "cluster.x-k8s.io/drain": "skip" } }),
     ]) {
       expect((await w.request("POST", "/api/v1/namespaces/default/pods", p)).status).toBe(201);
