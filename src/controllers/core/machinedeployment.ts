@@ -45,7 +45,6 @@ import {
 } from "./contract.ts";
 import {
   actualReplicaCount,
-  aggregateMachineCondition,
   aggregateStatusVersions,
   availableReplicaCount,
   byCreationTimestamp,
@@ -62,8 +61,6 @@ import {
   isDeleting,
   isRollingUpdate,
   isSaturated,
-  isUnhealthy,
-  isUnhealthyAndOwnerRemediated,
   MACHINEDEPLOYMENT_FINALIZER,
   machineSetAnnotationsFromMD,
   maxSurge,
@@ -86,12 +83,12 @@ import {
   statusOf,
   TEMPLATE_SUFFIX,
   timeOf,
-  unhealthyMachinesMessage,
   upToDateReplicaCount,
   v1beta1Counter,
   type MachineDeploymentSpec,
   type MachineSetSpec,
   type ReplicaStatus,
+  setMachineSummaryConditions,
 } from "./mdutil.ts";
 
 /** Field manager of every write (server-side apply of MachineSets included), as upstream's. */
@@ -939,31 +936,7 @@ function updateStatus(s: Scope): void {
     } else setCondition(md, { type: "ScalingDown", status: "False", reason: "NotScalingDown" });
   }
 
-  // MachinesReady / MachinesUpToDate.
-  if (!machines.length) setCondition(md, { type: "MachinesReady", status: "True", reason: "NoReplicas" });
-  else setCondition(md, aggregateMachineCondition(machines, "Ready", "MachinesReady", { isFalse: "NotReady", unknown: "ReadyUnknown", isTrue: "Ready" }));
-  const upToDateCandidates = machines.filter((m) => getCondition(m, "UpToDate") || s.now.getTime() - timeOf(m.metadata.creationTimestamp) > 10_000);
-  if (!upToDateCandidates.length) setCondition(md, { type: "MachinesUpToDate", status: "True", reason: "NoReplicas" });
-  else {
-    setCondition(
-      md,
-      aggregateMachineCondition(upToDateCandidates, "UpToDate", "MachinesUpToDate", { isFalse: "NotUpToDate", unknown: "UpToDateUnknown", isTrue: "UpToDate" }),
-    );
-  }
-
-  // Remediating.
-  const toBeRemediated = machines.filter(isUnhealthyAndOwnerRemediated);
-  if (!toBeRemediated.length) {
-    setCondition(md, {
-      type: "Remediating",
-      status: "False",
-      reason: "NotRemediating",
-      message: unhealthyMachinesMessage(machines.filter(isUnhealthy), "MachineDeployment/MachineSet"),
-    });
-  } else {
-    const agg = aggregateMachineCondition(toBeRemediated, "OwnerRemediated", "Remediating", { isFalse: "Remediating", unknown: "Remediating", isTrue: "Remediating" });
-    setCondition(md, { type: "Remediating", status: "True", reason: "Remediating", message: agg.message });
-  }
+  setMachineSummaryConditions(md, machines, s.now, "MachineDeployment/MachineSet");
 
   // Deleting.
   if (!s.adopted) setCondition(md, { type: "Deleting", status: "Unknown", reason: "InternalError", message: "Please check controller logs for errors" });

@@ -45,12 +45,10 @@ import {
   type ContractRef,
 } from "./contract.ts";
 import {
-  aggregateMachineCondition,
   conditionIsFalse,
   conditionIsTrue,
   DISABLE_MACHINE_CREATE_ANNOTATION,
   isDeleting,
-  isUnhealthy,
   isUnhealthyAndOwnerRemediated,
   MACHINE_FINALIZER,
   MACHINESET_FINALIZER,
@@ -69,13 +67,13 @@ import {
   TEMPLATE_SUFFIX,
   timeOf,
   trimTemplate,
-  unhealthyMachinesMessage,
   UPDATE_IN_PROGRESS_ANNOTATION,
   versionsFromMachines,
   type MachineDeploymentSpec,
   type MachineSetSpec,
   type MachineSpec,
   type ReplicaStatus,
+  setMachineSummaryConditions,
 } from "./mdutil.ts";
 
 /** Field manager of every write (server-side apply of Machines included), as upstream's. */
@@ -869,30 +867,7 @@ function updateStatus(s: Scope): void {
     setCondition(ms, { type: "ScalingDown", status: "False", reason: "NotScalingDown" });
   }
 
-  if (!machines.length) setCondition(ms, { type: "MachinesReady", status: "True", reason: "NoReplicas" });
-  else setCondition(ms, aggregateMachineCondition(machines, "Ready", "MachinesReady", { isFalse: "NotReady", unknown: "ReadyUnknown", isTrue: "Ready" }));
-
-  const upToDateCandidates = machines.filter((m) => getCondition(m, "UpToDate") || s.now.getTime() - timeOf(m.metadata.creationTimestamp) > 10_000);
-  if (!upToDateCandidates.length) setCondition(ms, { type: "MachinesUpToDate", status: "True", reason: "NoReplicas" });
-  else {
-    setCondition(
-      ms,
-      aggregateMachineCondition(upToDateCandidates, "UpToDate", "MachinesUpToDate", { isFalse: "NotUpToDate", unknown: "UpToDateUnknown", isTrue: "UpToDate" }),
-    );
-  }
-
-  const toBeRemediated = machines.filter(isUnhealthyAndOwnerRemediated);
-  if (!toBeRemediated.length) {
-    setCondition(ms, {
-      type: "Remediating",
-      status: "False",
-      reason: "NotRemediating",
-      message: unhealthyMachinesMessage(machines.filter(isUnhealthy), "MachineSet"),
-    });
-  } else {
-    const agg = aggregateMachineCondition(toBeRemediated, "OwnerRemediated", "Remediating", { isFalse: "Remediating", unknown: "Remediating", isTrue: "Remediating" });
-    setCondition(ms, { type: "Remediating", status: "True", reason: "Remediating", message: agg.message });
-  }
+  setMachineSummaryConditions(ms, machines, s.now, "MachineSet");
 
   if (!isDeleting(ms)) setCondition(ms, { type: "Deleting", status: "False", reason: "NotDeleting" });
   else {

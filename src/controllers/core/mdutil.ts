@@ -9,7 +9,7 @@
  */
 import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import { labelSelectorFromObject, type LabelSelectorObject } from "../../lib/selectors/index.ts";
-import { getCondition, getV1Beta1Condition, setV1Beta1Condition, type Condition, type ConditionStatus, type V1Beta1Condition } from "../../runtime/conditions.ts";
+import { getCondition, getV1Beta1Condition, setCondition, setV1Beta1Condition, type Condition, type ConditionStatus, type V1Beta1Condition } from "../../runtime/conditions.ts";
 import type { ContractRef } from "./contract.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -719,4 +719,29 @@ export function setV1Beta1Summary(obj: KObject, types: string[]): void {
   }
   const worst = bad[0]!;
   setV1Beta1(obj, { type: "Ready", status: "False", reason: worst.reason, severity: worst.severity, message: worst.message });
+}
+
+/**
+ * MachinesReady, MachinesUpToDate and Remediating of a MachineSet or MachineDeployment from its
+ * Machines (a Machine younger than 10 s without UpToDate is not counted yet, as upstream).
+ */
+export function setMachineSummaryConditions(owner: KObject, machines: KObject[], now: Date, remediatedBy: string): void {
+  if (!machines.length) setCondition(owner, { type: "MachinesReady", status: "True", reason: "NoReplicas" });
+  else setCondition(owner, aggregateMachineCondition(machines, "Ready", "MachinesReady", { isFalse: "NotReady", unknown: "ReadyUnknown", isTrue: "Ready" }));
+
+  const upToDateCandidates = machines.filter((m) => getCondition(m, "UpToDate") || now.getTime() - timeOf(m.metadata.creationTimestamp) > 10_000);
+  if (!upToDateCandidates.length) setCondition(owner, { type: "MachinesUpToDate", status: "True", reason: "NoReplicas" });
+  else {
+    const labels = { isFalse: "NotUpToDate", unknown: "UpToDateUnknown", isTrue: "UpToDate" };
+    setCondition(owner, aggregateMachineCondition(upToDateCandidates, "UpToDate", "MachinesUpToDate", labels));
+  }
+
+  const toBeRemediated = machines.filter(isUnhealthyAndOwnerRemediated);
+  if (!toBeRemediated.length) {
+    const message = unhealthyMachinesMessage(machines.filter(isUnhealthy), remediatedBy);
+    setCondition(owner, { type: "Remediating", status: "False", reason: "NotRemediating", message });
+  } else {
+    const agg = aggregateMachineCondition(toBeRemediated, "OwnerRemediated", "Remediating", { isFalse: "Remediating", unknown: "Remediating", isTrue: "Remediating" });
+    setCondition(owner, { type: "Remediating", status: "True", reason: "Remediating", message: agg.message });
+  }
 }
