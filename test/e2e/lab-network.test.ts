@@ -15,6 +15,7 @@ const binary = kubectlOrSkip("lab network");
 let d: TestDaemon;
 let api: Api;
 const b64 = (s: string) => Buffer.from(s).toString("base64");
+let workloadKubeconfig: (proxyUrl: string) => string;
 
 beforeAll(async () => {
   d = await startTestDaemon({ extraArgs: ["--lab"], config: "storage:\n  synchronous: NORMAL\n" });
@@ -38,6 +39,11 @@ describe.skipIf(!binary)("lab network", () => {
     const admin = await issueCertificate(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], usage: "client", days: 1 });
     const kubeconfig = join(tempDir("capx-lab-kc-"), "c1.kubeconfig");
     writeFileSync(kubeconfig, buildKubeconfig({ server: "https://10.10.0.10:6443", caPem: ca.certPem, clusterName: "c1", userName: "c1-admin", certPem: admin.certPem, keyPem: admin.keyPem, proxyUrl: d.labProxy }));
+    workloadKubeconfig = (proxyUrl) => {
+      const path = join(tempDir("capx-lab-kc-"), "c1.kubeconfig");
+      writeFileSync(path, buildKubeconfig({ server: "https://10.10.0.10:6443", caPem: ca.certPem, clusterName: "c1", userName: "c1-admin", certPem: admin.certPem, keyPem: admin.keyPem, proxyUrl }));
+      return path;
+    };
     const k = new Kubectl(binary!, kubeconfig);
     const end = Date.now() + 15_000;
     let r = await k.run(["get", "ns", "-o", "name"]);
@@ -78,6 +84,22 @@ describe.skipIf(!binary)("lab network", () => {
     const nowhere = join(tempDir("capx-lab-kc-"), "nowhere.kubeconfig");
     writeFileSync(nowhere, buildKubeconfig({ server: "https://10.10.0.99:6443", caPem: ca.certPem, clusterName: "x", userName: "x", certPem: admin.certPem, keyPem: admin.keyPem, proxyUrl: d.labProxy }));
     expect((await new Kubectl(binary!, nowhere).run(["get", "nodes", "--request-timeout=5s"])).code).toBe(1);
+  }, 60_000);
+
+  it("keeps the workload cluster's objects across a daemon restart", async () => {
+    const dataDir = d.dataDir;
+    await d.stop();
+    d = await startTestDaemon({ dataDir, extraArgs: ["--lab"], config: "storage:\n  synchronous: NORMAL\n" });
+    api = new Api(d);
+    const k = new Kubectl(binary!, workloadKubeconfig(d.labProxy!));
+    const end = Date.now() + 15_000;
+    let r = await k.run(["get", "nodes", "-o", "name"]);
+    while (r.code !== 0 && Date.now() < end) {
+      await Bun.sleep(200);
+      r = await k.run(["get", "nodes", "-o", "name"]);
+    }
+    expect(r.stdout).toBe("node/worker-1\n");
+    expect(await k.ok(["get", "pods,ds,ippools", "-A", "-o", "name"])).toBe("pod/p1\ndaemonset.apps/cni-agent\nippool.cni.example.com/default\n");
   }, 60_000);
 
   it("removes the workload cluster with its Cluster", async () => {
