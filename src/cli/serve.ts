@@ -8,7 +8,7 @@ import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
 
-export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false] [--lab] [--lab-proxy-listen HOST:PORT]`;
+export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false] [--lab] [--lab-proxy-listen HOST:PORT] [--lab-pve-listen HOST:PORT] [--lab-proxmox-backend inprocess|http|local] [--lab-inventory FILE]`;
 
 export function resolveServeConfig(argv: string[]): Config {
   const { flags, positional } = parseFlags(argv, {
@@ -20,6 +20,9 @@ export function resolveServeConfig(argv: string[]): Config {
     controllers: { type: "boolean" },
     lab: { type: "boolean" },
     "lab-proxy-listen": { type: "string" },
+    "lab-pve-listen": { type: "string" },
+    "lab-proxmox-backend": { type: "string" },
+    "lab-inventory": { type: "string" },
   });
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positional[0])}`);
   const explicit = typeof flags.config === "string";
@@ -30,6 +33,13 @@ export function resolveServeConfig(argv: string[]): Config {
   if (typeof flags.controllers === "boolean") config.controllers = flags.controllers;
   if (typeof flags.lab === "boolean") config.lab.enabled = flags.lab;
   if (typeof flags["lab-proxy-listen"] === "string") config.lab.proxyListen = flags["lab-proxy-listen"];
+  if (typeof flags["lab-pve-listen"] === "string") config.lab.pveListen = flags["lab-pve-listen"];
+  if (typeof flags["lab-inventory"] === "string") config.lab.inventory = flags["lab-inventory"];
+  if (typeof flags["lab-proxmox-backend"] === "string") {
+    const b = flags["lab-proxmox-backend"];
+    if (!["inprocess", "http", "local"].includes(b)) throw new UsageError("--lab-proxmox-backend must be inprocess, http or local");
+    config.lab.proxmoxBackend = b as Config["lab"]["proxmoxBackend"];
+  }
   if (typeof flags["log-level"] === "string") {
     const l = flags["log-level"];
     if (!["debug", "info", "warn", "error"].includes(l)) throw new UsageError(`--log-level must be debug, info, warn or error`);
@@ -37,6 +47,7 @@ export function resolveServeConfig(argv: string[]): Config {
   }
   parseListen(config.listen);
   parseListen(config.lab.proxyListen);
+  if (config.lab.pveListen !== "") parseListen(config.lab.pveListen);
   return config;
 }
 

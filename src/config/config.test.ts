@@ -26,6 +26,24 @@ describe("config", () => {
     expect(() => applyConfigDocument(defaultConfig(), { auth: { tokens: [{ token: "short", user: "a" }] } })).toThrow("auth.tokens[0].token");
   });
 
+  it("lab and proxmox keys: defaults, accepted values and clear refusals", () => {
+    const d = defaultConfig();
+    expect(d.lab).toEqual({ enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "" });
+    expect(d.proxmox.backend).toBe("auto");
+    const c = applyConfigDocument(d, {
+      lab: { enabled: true, pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml" },
+      proxmox: { backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", tokenSecret: "0b5c2d4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e", insecure: true },
+    });
+    expect(c.lab).toEqual({ enabled: true, proxyListen: "127.0.0.1:0", pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml" });
+    expect(c.proxmox).toMatchObject({ backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", insecure: true, qm: "qm", pvesh: "pvesh" });
+    expect(() => applyConfigDocument(d, { lab: { proxmoxBackend: "ssh" } })).toThrow("config: lab.proxmoxBackend: must be inprocess, http or local");
+    expect(() => applyConfigDocument(d, { proxmox: { backend: "http" } })).toThrow("config: proxmox: backend http needs url, tokenId and tokenSecret");
+    expect(() => applyConfigDocument(d, { proxmox: { tokenId: "capx" } })).toThrow("config: proxmox.tokenId: must look like USER@REALM!TOKENID");
+    expect(() => applyConfigDocument(d, { proxmox: { tokenSecret: "0B5C2D4E-1F2A-4B3C-9D8E-7F6A5B4C3D2E" } })).toThrow("proxmox.tokenSecret: must be the token's lower-case UUID secret");
+    expect(() => applyConfigDocument(d, { proxmox: { url: "pve:8006" } })).toThrow("config: proxmox.url: must be an http(s) URL");
+    expect(() => applyConfigDocument(d, { proxmox: { sshKey: "x" } })).toThrow("config: unknown key proxmox.sshKey");
+  });
+
   it("parses listen addresses including IPv6", () => {
     expect(parseListen("0.0.0.0:6443")).toEqual({ host: "0.0.0.0", port: 6443 });
     expect(parseListen("[::1]:0")).toEqual({ host: "::1", port: 0 });

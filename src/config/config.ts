@@ -26,7 +26,38 @@ export interface Config {
   /** Run the controllers (false: serve the API only, e.g. as the target of an export). */
   controllers: boolean;
   /** Lab mode: simulated Proxmox host, Talos nodes and workload clusters, in-process. */
-  lab: { enabled: boolean; proxyListen: string };
+  lab: {
+    enabled: boolean;
+    proxyListen: string;
+    /** Also serve the lab PVE's HTTPS API here ("" = not served). */
+    pveListen: string;
+    /** How the controllers reach the lab PVE: directly, through proxmox-api over HTTPS, or through the qm/pvesh shims. */
+    proxmoxBackend: LabProxmoxBackend;
+    /** A YAML file replacing the default lab inventory ("" = the default). */
+    inventory: string;
+  };
+  /** How the appliance reaches Proxmox VE outside lab mode. */
+  proxmox: ProxmoxConfig;
+}
+
+export type LabProxmoxBackend = "inprocess" | "http" | "local";
+
+export interface ProxmoxConfig {
+  /** `auto`: local when `qm` is on the host, else http (which then needs url and a token). */
+  backend: "auto" | "local" | "http";
+  /** `https://pve.example:8006` for the http backend (a ProxmoxCluster credentialsRef overrides it). */
+  url: string;
+  /** `USER@REALM!TOKENID` */
+  tokenId: string;
+  /** The token's UUID secret. */
+  tokenSecret: string;
+  /** Skip TLS verification of the PVE API (self-signed host certificates). */
+  insecure: boolean;
+  /** A CA bundle to verify the PVE API with ("" = system roots). */
+  caFile: string;
+  /** The qm and pvesh executables of the local backend. */
+  qm: string;
+  pvesh: string;
 }
 
 export class ConfigError extends Error {}
@@ -44,7 +75,8 @@ export function defaultConfig(): Config {
     },
     auth: { tokens: [] },
     controllers: true,
-    lab: { enabled: false, proxyListen: "127.0.0.1:0" },
+    lab: { enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "" },
+    proxmox: { backend: "auto", url: "", tokenId: "", tokenSecret: "", insecure: false, caFile: "", qm: "qm", pvesh: "pvesh" },
   };
 }
 
@@ -60,8 +92,9 @@ function need<T>(cond: boolean, key: string, what: string, v: T): T {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers", "lab"],
-  lab: ["enabled", "proxyListen"],
+  "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers", "lab", "proxmox"],
+  lab: ["enabled", "proxyListen", "pveListen", "proxmoxBackend", "inventory"],
+  proxmox: ["backend", "url", "tokenId", "tokenSecret", "insecure", "caFile", "qm", "pvesh"],
   storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
   "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
   auth: ["tokens"],
@@ -99,6 +132,19 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
     checkKeys(l, "lab");
     if (l.enabled !== undefined) c.lab.enabled = need(typeof l.enabled === "boolean", "lab.enabled", "must be true or false", l.enabled as boolean);
     if (l.proxyListen !== undefined) c.lab.proxyListen = need(typeof l.proxyListen === "string", "lab.proxyListen", "must be HOST:PORT", l.proxyListen as string);
+    if (l.pveListen !== undefined) c.lab.pveListen = need(typeof l.pveListen === "string", "lab.pveListen", "must be HOST:PORT or empty", l.pveListen as string);
+    if (l.proxmoxBackend !== undefined) c.lab.proxmoxBackend = labBackend(l.proxmoxBackend, "lab.proxmoxBackend");
+    if (l.inventory !== undefined) c.lab.inventory = need(typeof l.inventory === "string", "lab.inventory", "must be a path", l.inventory as string);
+  }
+  if (doc.proxmox !== undefined) {
+    const x = need(isObj(doc.proxmox), "proxmox", "must be a mapping", doc.proxmox as Raw);
+    checkKeys(x, "proxmox");
+    if (x.backend !== undefined) c.proxmox.backend = need(["auto", "local", "http"].includes(x.backend as string), "proxmox.backend", "must be auto, local or http", x.backend as ProxmoxConfig["backend"]);
+    for (const k of ["url", "tokenId", "tokenSecret", "caFile", "qm", "pvesh"] as const) {
+      if (x[k] !== undefined) c.proxmox[k] = need(typeof x[k] === "string", `proxmox.${k}`, "must be a string", x[k] as string);
+    }
+    if (x.insecure !== undefined) c.proxmox.insecure = need(typeof x.insecure === "boolean", "proxmox.insecure", "must be true or false", x.insecure as boolean);
+    checkProxmox(c.proxmox);
   }
   if (doc.storage !== undefined) {
     const s = need(isObj(doc.storage), "storage", "must be a mapping", doc.storage as Raw);
@@ -135,6 +181,25 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
     }
   }
   return c;
+}
+
+export function labBackend(v: unknown, key: string): LabProxmoxBackend {
+  return need(["inprocess", "http", "local"].includes(v as string), key, "must be inprocess, http or local", v as LabProxmoxBackend);
+}
+
+function checkProxmox(p: ProxmoxConfig): void {
+  if (p.url !== "") {
+    let u: URL | undefined;
+    try {
+      u = new URL(p.url);
+    } catch {
+      u = undefined;
+    }
+    need(u !== undefined && (u.protocol === "https:" || u.protocol === "http:"), "proxmox.url", "must be an http(s) URL such as https://pve.example:8006", 0);
+  }
+  if (p.tokenId !== "") need(/^[^@\s]+@[^!\s]+![^\s]+$/.test(p.tokenId), "proxmox.tokenId", "must look like USER@REALM!TOKENID", 0);
+  if (p.tokenSecret !== "") need(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.tokenSecret), "proxmox.tokenSecret", "must be the token's lower-case UUID secret", 0);
+  if (p.backend === "http") need(p.url !== "" && p.tokenId !== "" && p.tokenSecret !== "", "proxmox", "backend http needs url, tokenId and tokenSecret", 0);
 }
 
 /** Loads the file; `explicit` means the user named it, so it must exist. */
