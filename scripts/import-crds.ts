@@ -12,13 +12,19 @@
  * bundled/upstream annotations, the labels a clusterctl-installed management cluster carries on
  * these CRDs, and `spec.conversion: {strategy: None}` (versions convert in-process).
  *
- * Run: `bun scripts/import-crds.ts` (writes the files). `test/upstream/crd-drift.check.ts` imports
- * `transformCRD` to report drift between the committed files and the reference.
+ * Other upstream projects are translated the same way, each described by a {@link CRDSource}
+ * (upstream, files, output folder, labels, descriptions, documented schema extensions); every source
+ * is listed in {@link CRD_SOURCES}.
+ *
+ * Run: `bun scripts/import-crds.ts` (writes the files of every source). `test/upstream/crd-drift.check.ts`
+ * imports `transformCRD` to report drift between the committed files and the reference.
  * @module
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { CAPMOX_SOURCE } from "../src/kinds/capmox/crds/source.ts";
+import { IPAM_IN_CLUSTER_SOURCE } from "../src/kinds/ipam/crds/source.ts";
 import type { CRDObject, CRDVersion } from "../src/registry/crd/to-resource.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..");
@@ -65,7 +71,7 @@ export const CRD_LABELS: Record<string, string> = {
   "clusterctl.cluster.x-k8s.io": "",
 };
 
-interface KindDescriptions {
+export interface KindDescriptions {
   /** One sentence about the kind, on the root of every version's schema. */
   root: string;
   spec: string;
@@ -238,8 +244,35 @@ export function sortKeys<T>(value: T): T {
 
 // --- the transformation ---------------------------------------------------------------------------
 
-export function upstreamAnnotation(fileName: string): string {
-  return `${UPSTREAM.repo} ${UPSTREAM.branch} (${fileName})`;
+/** Where one upstream project's CRDs come from and how they are made the project's own. */
+export interface CRDSource {
+  upstream: { repo: string; branch: string; commit: string; referenceDir: string; upstreamDir: string };
+  /** Absolute path of the reference copies read by the script. */
+  upstreamDir: string;
+  /** Absolute path of the folder the JSON files are written to. */
+  outputDir: string;
+  /** Upstream file names, in the order SOURCES.md lists them. */
+  files: readonly string[];
+  labels: Record<string, string>;
+  descriptions: Record<string, KindDescriptions>;
+  /** The project's documented extensions of the upstream schema (applied after translation). */
+  extend?(crd: CRDObject): void;
+}
+
+export const CAPI_SOURCE: CRDSource = {
+  upstream: UPSTREAM,
+  upstreamDir: UPSTREAM_DIR,
+  outputDir: OUTPUT_DIR,
+  files: UPSTREAM_FILES,
+  labels: CRD_LABELS,
+  descriptions: OWN_DESCRIPTIONS,
+};
+
+/** Every translated upstream project. */
+export const CRD_SOURCES: CRDSource[] = [CAPI_SOURCE, CAPMOX_SOURCE, IPAM_IN_CLUSTER_SOURCE];
+
+export function upstreamAnnotation(fileName: string, source: CRDSource = CAPI_SOURCE): string {
+  return `${source.upstream.repo} ${source.upstream.branch} (${fileName})`;
 }
 
 export function outputFileName(crd: CRDObject): string {
@@ -273,10 +306,10 @@ function addOwnDescriptions(kind: string, version: CRDVersion, d: KindDescriptio
  * The project's CRD for one upstream CRD (`fileName` is the upstream file's name, recorded in the
  * upstream annotation). Pure: `upstream` is not modified.
  */
-export function transformCRD(upstream: CRDObject, fileName: string): CRDObject {
+export function transformCRD(upstream: CRDObject, fileName: string, source: CRDSource = CAPI_SOURCE): CRDObject {
   const src = structuredClone(upstream);
   const kind = src.spec.names.kind;
-  const d = OWN_DESCRIPTIONS[kind];
+  const d = source.descriptions[kind];
   if (!d) throw new Error(`no descriptions written for kind ${kind} (${fileName})`);
   const { conversion: _upstreamConversion, ...specRest } = src.spec;
   const used = new Set<string>();
@@ -294,14 +327,15 @@ export function transformCRD(upstream: CRDObject, fileName: string): CRDObject {
     kind: src.kind,
     metadata: {
       name: src.metadata.name,
-      labels: { ...CRD_LABELS },
-      annotations: { [BUNDLED_ANNOTATION]: "true", [UPSTREAM_ANNOTATION]: upstreamAnnotation(fileName) },
+      labels: { ...source.labels },
+      annotations: { [BUNDLED_ANNOTATION]: "true", [UPSTREAM_ANNOTATION]: upstreamAnnotation(fileName, source) },
     },
     spec: { ...specRest, versions, conversion: { strategy: "None" } },
   };
   if (crd.apiVersion !== "apiextensions.k8s.io/v1" || crd.kind !== "CustomResourceDefinition") {
     throw new Error(`${fileName}: not an apiextensions.k8s.io/v1 CustomResourceDefinition`);
   }
+  source.extend?.(crd);
   return sortKeys(crd);
 }
 
@@ -323,21 +357,23 @@ export function renderCRD(crd: CRDObject): string {
   return `${JSON.stringify(sortKeys(crd), null, 2)}\n`;
 }
 
-/** Every upstream file translated: output file name → CRD. */
-export function importAll(dir = UPSTREAM_DIR): Map<string, CRDObject> {
+/** Every upstream file of a source translated: output file name → CRD. */
+export function importAll(source: CRDSource = CAPI_SOURCE, dir = source.upstreamDir): Map<string, CRDObject> {
   const out = new Map<string, CRDObject>();
-  for (const f of UPSTREAM_FILES) {
-    const crd = transformCRD(readUpstreamCRD(join(dir, f)), f);
+  for (const f of source.files) {
+    const crd = transformCRD(readUpstreamCRD(join(dir, f)), f, source);
     out.set(outputFileName(crd), crd);
   }
   return out;
 }
 
 if (import.meta.main) {
-  mkdirSync(OUTPUT_DIR, { recursive: true });
-  for (const [name, crd] of importAll()) {
-    const text = renderCRD(crd);
-    writeFileSync(join(OUTPUT_DIR, name), text);
-    console.log(`wrote src/kinds/capi/crds/${name} (${text.length} bytes)`);
+  for (const source of CRD_SOURCES) {
+    mkdirSync(source.outputDir, { recursive: true });
+    for (const [name, crd] of importAll(source)) {
+      const text = renderCRD(crd);
+      writeFileSync(join(source.outputDir, name), text);
+      console.log(`wrote ${relative(REPO_ROOT, join(source.outputDir, name))} (${text.length} bytes)`);
+    }
   }
 }

@@ -32,6 +32,14 @@ async function main(argv: string[]): Promise<number> {
     case "kubeconfig":
       process.stdout.write(kubeconfigCommand(rest));
       return 0;
+    case "lab-shim": {
+      // The lab PVE's qm/pvesh shims run as this command, so they work from the compiled binary.
+      const [tool, ...args] = rest;
+      const { stdio } = await import("./providers/proxmox/lab-shims/cli.ts");
+      if (tool === "qm") return (await import("./providers/proxmox/lab-shims/qm.ts")).runQm(args, process.env, stdio);
+      if (tool === "pvesh") return (await import("./providers/proxmox/lab-shims/pvesh.ts")).runPvesh(args, process.env, stdio);
+      throw new UsageError("usage: capx-appliance lab-shim qm|pvesh ARGS...");
+    }
     case "version":
     case "--version":
       process.stdout.write(`capx-appliance ${VERSION} (kubernetes API v1.32, bun ${Bun.version})\n`);

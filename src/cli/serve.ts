@@ -8,7 +8,7 @@ import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
 
-export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false] [--lab] [--lab-proxy-listen HOST:PORT] [--lab-pve-listen HOST:PORT] [--lab-proxmox-backend inprocess|http|local] [--lab-inventory FILE]`;
+export const SERVE_USAGE = `usage: capx-appliance serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME]... [--log-level LEVEL] [--controllers=false] [--lab] [--lab-proxy-listen HOST:PORT] [--lab-pve-listen HOST:PORT] [--lab-proxmox-backend inprocess|http|local] [--lab-inventory FILE] [--lab-latencies realistic|instant]`;
 
 export function resolveServeConfig(argv: string[]): Config {
   const { flags, positional } = parseFlags(argv, {
@@ -23,6 +23,7 @@ export function resolveServeConfig(argv: string[]): Config {
     "lab-pve-listen": { type: "string" },
     "lab-proxmox-backend": { type: "string" },
     "lab-inventory": { type: "string" },
+    "lab-latencies": { type: "string" },
   });
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positional[0])}`);
   const explicit = typeof flags.config === "string";
@@ -35,6 +36,11 @@ export function resolveServeConfig(argv: string[]): Config {
   if (typeof flags["lab-proxy-listen"] === "string") config.lab.proxyListen = flags["lab-proxy-listen"];
   if (typeof flags["lab-pve-listen"] === "string") config.lab.pveListen = flags["lab-pve-listen"];
   if (typeof flags["lab-inventory"] === "string") config.lab.inventory = flags["lab-inventory"];
+  if (typeof flags["lab-latencies"] === "string") {
+    const l = flags["lab-latencies"];
+    if (l !== "realistic" && l !== "instant") throw new UsageError("--lab-latencies must be realistic or instant");
+    config.lab.latencies = l;
+  }
   if (typeof flags["lab-proxmox-backend"] === "string") {
     const b = flags["lab-proxmox-backend"];
     if (!["inprocess", "http", "local"].includes(b)) throw new UsageError("--lab-proxmox-backend must be inprocess, http or local");

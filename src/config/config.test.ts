@@ -28,14 +28,15 @@ describe("config", () => {
 
   it("lab and proxmox keys: defaults, accepted values and clear refusals", () => {
     const d = defaultConfig();
-    expect(d.lab).toEqual({ enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "" });
+    expect(d.lab).toEqual({ enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic" });
     expect(d.proxmox.backend).toBe("auto");
     const c = applyConfigDocument(d, {
-      lab: { enabled: true, pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml" },
+      lab: { enabled: true, pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant" },
       proxmox: { backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", tokenSecret: "0b5c2d4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e", insecure: true },
     });
-    expect(c.lab).toEqual({ enabled: true, proxyListen: "127.0.0.1:0", pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml" });
+    expect(c.lab).toEqual({ enabled: true, proxyListen: "127.0.0.1:0", pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant" });
     expect(c.proxmox).toMatchObject({ backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", insecure: true, qm: "qm", pvesh: "pvesh" });
+    expect(() => applyConfigDocument(d, { lab: { latencies: "fast" } })).toThrow("config: lab.latencies: must be realistic or instant");
     expect(() => applyConfigDocument(d, { lab: { proxmoxBackend: "ssh" } })).toThrow("config: lab.proxmoxBackend: must be inprocess, http or local");
     expect(() => applyConfigDocument(d, { proxmox: { backend: "http" } })).toThrow("config: proxmox: backend http needs url, tokenId and tokenSecret");
     expect(() => applyConfigDocument(d, { proxmox: { tokenId: "capx" } })).toThrow("config: proxmox.tokenId: must look like USER@REALM!TOKENID");

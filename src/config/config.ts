@@ -35,6 +35,8 @@ export interface Config {
     proxmoxBackend: LabProxmoxBackend;
     /** A YAML file replacing the default lab inventory ("" = the default). */
     inventory: string;
+    /** `realistic` timings of a small real host, or `instant` (tests). */
+    latencies: "realistic" | "instant";
   };
   /** How the appliance reaches Proxmox VE outside lab mode. */
   proxmox: ProxmoxConfig;
@@ -75,7 +77,7 @@ export function defaultConfig(): Config {
     },
     auth: { tokens: [] },
     controllers: true,
-    lab: { enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "" },
+    lab: { enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic" },
     proxmox: { backend: "auto", url: "", tokenId: "", tokenSecret: "", insecure: false, caFile: "", qm: "qm", pvesh: "pvesh" },
   };
 }
@@ -93,7 +95,7 @@ function need<T>(cond: boolean, key: string, what: string, v: T): T {
 
 const KNOWN_KEYS: Record<string, string[]> = {
   "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers", "lab", "proxmox"],
-  lab: ["enabled", "proxyListen", "pveListen", "proxmoxBackend", "inventory"],
+  lab: ["enabled", "proxyListen", "pveListen", "proxmoxBackend", "inventory", "latencies"],
   proxmox: ["backend", "url", "tokenId", "tokenSecret", "insecure", "caFile", "qm", "pvesh"],
   storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
   "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
@@ -134,6 +136,7 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
     if (l.proxyListen !== undefined) c.lab.proxyListen = need(typeof l.proxyListen === "string", "lab.proxyListen", "must be HOST:PORT", l.proxyListen as string);
     if (l.pveListen !== undefined) c.lab.pveListen = need(typeof l.pveListen === "string", "lab.pveListen", "must be HOST:PORT or empty", l.pveListen as string);
     if (l.proxmoxBackend !== undefined) c.lab.proxmoxBackend = labBackend(l.proxmoxBackend, "lab.proxmoxBackend");
+    if (l.latencies !== undefined) c.lab.latencies = need(l.latencies === "realistic" || l.latencies === "instant", "lab.latencies", "must be realistic or instant", l.latencies as Config["lab"]["latencies"]);
     if (l.inventory !== undefined) c.lab.inventory = need(typeof l.inventory === "string", "lab.inventory", "must be a path", l.inventory as string);
   }
   if (doc.proxmox !== undefined) {

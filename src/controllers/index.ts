@@ -10,11 +10,15 @@ import { setupMachineController } from "./core/machine.ts";
 import { setupMachineDeploymentController } from "./core/machinedeployment.ts";
 import { setupMachineHealthCheckController } from "./core/machinehealthcheck.ts";
 import { setupMachineSetController } from "./core/machineset.ts";
+import { setupIpamControllers } from "./ipam/index.ts";
+import { setupProxmoxControllers, type ProxmoxBackendResolver } from "./proxmox/index.ts";
 
 export interface ControllerEnv {
   workloads: WorkloadClusters;
   /** Lab mode: kubeconfigs the appliance writes carry this proxy-url onto the lab LAN. */
   labProxyUrl?: string;
+  /** How the Proxmox controllers reach PVE (per ProxmoxCluster). */
+  proxmox: ProxmoxBackendResolver;
 }
 
 export type ControllerSetupFn = (m: Manager, env: ControllerEnv) => void;
@@ -26,5 +30,7 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m) => setupMachineSetController(m),
     (m, env) => setupMachineController(m, env.workloads),
     (m, env) => setupMachineHealthCheckController(m, env.workloads),
+    (m) => setupIpamControllers(m),
+    (m, env) => setupProxmoxControllers(m, { resolver: env.proxmox, workloads: env.workloads }),
   ];
 }

@@ -27,6 +27,10 @@ import { Store } from "../store/store.ts";
 import { adminKubeconfig, ensurePki, writeSecretFile, type AppliancePki } from "./pki-files.ts";
 import { VERSION } from "../version.ts";
 import { bundledKinds, resolveReferenceVersions } from "../kinds/index.ts";
+import { bindPoolUsage } from "../kinds/ipam/index.ts";
+import { SecretBackendResolver } from "../controllers/proxmox/index.ts";
+import { defaultProxmoxBackend } from "../providers/proxmox/default-backend.ts";
+import { HttpBackend } from "../providers/proxmox/http.ts";
 import { bundledHooks, syncBundledCRDs } from "../kinds/sync.ts";
 import { Manager } from "../runtime/manager.ts";
 import { controllerSetups } from "../controllers/index.ts";
@@ -78,6 +82,8 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const registry = new Registry(store, bundledHooks(kinds));
   const rest: RestDeps = { store, registry, now: () => new Date() };
   resolveReferenceVersions(registry);
+  // The IP pools' update and delete rules read which addresses are in use, controllers or not.
+  bindPoolUsage(rest);
   ensureNamespaces(rest);
   syncBundledCRDs(rest, kinds);
 
@@ -98,7 +104,10 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const secrets = manager.informers.forKind("v1", "Secret");
   if (secrets) workloads.followSecrets(secrets);
   if (config.controllers) {
-    for (const setup of controllerSetups()) setup(manager, { workloads, labProxyUrl: lab?.proxy.url });
+    const proxmox = new SecretBackendResolver(manager.client("proxmox-backends"), lab?.proxmox.backend ?? defaultProxmoxBackend(config.proxmox), (c) =>
+      new HttpBackend({ url: c.url, token: c.tokenId, secret: c.secret, insecure: c.insecure, ...(c.rootCA ? { rootCa: c.rootCA } : {}) }),
+    );
+    for (const setup of controllerSetups()) setup(manager, { workloads, labProxyUrl: lab?.proxy.url, proxmox });
     manager.start();
   }
 

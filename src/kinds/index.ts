@@ -7,12 +7,16 @@ import type { Registry } from "../registry/registry.ts";
 import { capiConverters, setRefVersionResolver } from "./capi/conversion/index.ts";
 import { capiCRDs } from "./capi/crds.ts";
 import { capiWebhooks } from "./capi/webhooks/index.ts";
+import { capmoxConverters } from "./capmox/conversion/index.ts";
+import { capmoxCRDs } from "./capmox/crds.ts";
+import { capmoxWebhooks } from "./capmox/webhooks/index.ts";
+import { ipamBundledKinds } from "./ipam/index.ts";
 import type { BundledKind } from "./types.ts";
 
 function hooksFor(group: string, kind: string): KindHooks | undefined {
   const key = `${group}/${kind}`;
-  const webhook = capiWebhooks[key];
-  const convert = capiConverters[key];
+  const webhook = capiWebhooks[key] ?? capmoxWebhooks[key];
+  const convert = capiConverters[key] ?? capmoxConverters[key];
   if (!webhook && !convert) return undefined;
   const hooks: KindHooks = {};
   if (convert) hooks.convert = convert;
@@ -32,5 +36,8 @@ export function resolveReferenceVersions(registry: Registry): void {
 }
 
 export function bundledKinds(): BundledKind[] {
-  return capiCRDs.map((crd) => ({ crd, hooks: hooksFor(crd.spec.group, crd.spec.names.kind) }));
+  return [
+    ...[...capiCRDs, ...capmoxCRDs].map((crd) => ({ crd, hooks: hooksFor(crd.spec.group, crd.spec.names.kind) })),
+    ...ipamBundledKinds(),
+  ];
 }

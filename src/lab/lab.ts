@@ -9,12 +9,14 @@ import { log } from "../lib/log.ts";
 import { LabNetwork } from "../providers/workload/dialer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { startConnectProxy, type RunningProxy } from "./connect-proxy.ts";
+import { startLabProxmox, type LabProxmox } from "./proxmox.ts";
 import { LabWorkloads } from "./workloads.ts";
 
 export interface Lab {
   network: LabNetwork;
   proxy: RunningProxy;
   workloads: LabWorkloads;
+  proxmox: LabProxmox;
   stop(): Promise<void>;
 }
 
@@ -24,12 +26,15 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
   const proxy = await startConnectProxy(network, host, port);
   const workloads = new LabWorkloads(m, network, config.dataDir);
   workloads.start();
+  const proxmox = await startLabProxmox(config);
   log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");
   return {
     network,
     proxy,
     workloads,
+    proxmox,
     async stop() {
+      await proxmox.stop();
       await workloads.stop();
       await proxy.close();
     },

@@ -106,6 +106,12 @@ export interface ResourceDefinition {
   tracksGeneration?: boolean;
   /** Set for custom resources: the name of the CRD that defines them. */
   crdName?: string;
+  /**
+   * Revision of the CRD's last write: objects last written before it may lack defaults its
+   * current schema adds, so reads apply the storage version's defaults to them (kube-apiserver
+   * does the same when it decodes from etcd).
+   */
+  schemaSinceRV?: number;
   /** Subresources that take a POST of another kind (pods/eviction → policy/v1 Eviction). */
   postSubresources?: Record<string, { group: string; version: string; kind: string }>;
   /** Stored under another resource (events.k8s.io Events live with core Events). */

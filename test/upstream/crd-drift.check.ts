@@ -1,23 +1,24 @@
 /**
  * Upstream-data check (reads ../shared/reference; run via scripts/check-upstream.sh or
- * `bun test ./test/upstream/crd-drift.check.ts`): each bundled Cluster API CRD in
- * src/kinds/capi/crds is derived again from the upstream YAML it came from, with the same
- * transformation (`transformCRD` of scripts/import-crds.ts), and compared with the committed file,
+ * `bun test ./test/upstream/crd-drift.check.ts`): each bundled CRD of every source of
+ * scripts/import-crds.ts (`CRD_SOURCES`: Cluster API in src/kinds/capi/crds, CAPMOX in
+ * src/kinds/capmox/crds, ...) is derived again from the upstream YAML it came from, with the same
+ * transformation (`transformCRD`), and compared with the committed file,
  * all descriptions ignored (ours are hand-written; upstream's are dropped). A difference means the
  * reference moved (or a file was edited by hand): the failure lists the paths that differ.
  * Regenerate with `bun scripts/import-crds.ts` after reviewing them.
  */
 import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import {
-  OUTPUT_DIR,
+  CRD_SOURCES,
+  type CRDSource,
   outputFileName,
   readUpstreamCRD,
+  REPO_ROOT,
   stripCRDDescriptions,
   transformCRD,
-  UPSTREAM_DIR,
-  UPSTREAM_FILES,
 } from "../../scripts/import-crds.ts";
 import type { CRDObject } from "../../src/registry/crd/to-resource.ts";
 
@@ -87,42 +88,45 @@ function summary(file: string, diffs: Difference[]): string {
     return `  - ${d.path} (gone upstream): ${brief(d.committed)}`;
   });
   if (diffs.length > MAX_LISTED) lines.push(`  … and ${diffs.length - MAX_LISTED} more`);
-  return `src/kinds/capi/crds/${file} differs from its upstream (${diffs.length} path(s)); review, then run \`bun scripts/import-crds.ts\`:\n${lines.join("\n")}`;
+  return `${file} differs from its upstream (${diffs.length} path(s)); review, then run \`bun scripts/import-crds.ts\`:\n${lines.join("\n")}`;
 }
 
-const haveReference = existsSync(UPSTREAM_DIR);
-
-describe("bundled CAPI CRDs vs ../shared/reference", () => {
-  if (!haveReference) {
-    if (process.env.CI === "true") {
-      it("needs the upstream reference", () => {
-        throw new Error(`${UPSTREAM_DIR} not found (required under CI=true)`);
-      });
-    } else {
-      console.log(`crd-drift: ${UPSTREAM_DIR} not found; skipping the drift check`);
-      it.skip("needs the upstream reference", () => {});
+function checkSource(source: CRDSource): void {
+  const outDir = relative(REPO_ROOT, source.outputDir);
+  describe(`bundled CRDs in ${outDir} vs ../shared/reference (${source.upstream.repo})`, () => {
+    if (!existsSync(source.upstreamDir)) {
+      if (process.env.CI === "true") {
+        it("needs the upstream reference", () => {
+          throw new Error(`${source.upstreamDir} not found (required under CI=true)`);
+        });
+      } else {
+        console.log(`crd-drift: ${source.upstreamDir} not found; skipping the drift check`);
+        it.skip("needs the upstream reference", () => {});
+      }
+      return;
     }
-    return;
-  }
 
-  const derived = new Map<string, { source: string; crd: CRDObject }>();
-  for (const f of UPSTREAM_FILES) {
-    const crd = transformCRD(readUpstreamCRD(join(UPSTREAM_DIR, f)), f);
-    derived.set(outputFileName(crd), { source: f, crd });
-  }
+    const derived = new Map<string, { source: string; crd: CRDObject }>();
+    for (const f of source.files) {
+      const crd = transformCRD(readUpstreamCRD(join(source.upstreamDir, f)), f, source);
+      derived.set(outputFileName(crd), { source: f, crd });
+    }
 
-  it("has exactly one committed file per upstream CRD", () => {
-    const committed = readdirSync(OUTPUT_DIR).filter((n) => n.endsWith(".json")).sort();
-    expect(committed).toEqual([...derived.keys()].sort());
-  });
-
-  for (const [file, { source, crd }] of derived) {
-    it(`${file} matches ${source}`, () => {
-      const path = join(OUTPUT_DIR, file);
-      if (!existsSync(path)) throw new Error(`src/kinds/capi/crds/${file} is missing; run \`bun scripts/import-crds.ts\``);
-      const committed = stripCRDDescriptions(JSON.parse(readFileSync(path, "utf8")) as CRDObject);
-      const diffs = jsonDiff(stripCRDDescriptions(structuredClone(crd)), committed);
-      if (diffs.length) throw new Error(summary(file, diffs));
+    it("has exactly one committed file per upstream CRD", () => {
+      const committed = readdirSync(source.outputDir).filter((n) => n.endsWith(".json")).sort();
+      expect(committed).toEqual([...derived.keys()].sort());
     });
-  }
-});
+
+    for (const [file, { source: upstreamFile, crd }] of derived) {
+      it(`${file} matches ${upstreamFile}`, () => {
+        const path = join(source.outputDir, file);
+        if (!existsSync(path)) throw new Error(`${outDir}/${file} is missing; run \`bun scripts/import-crds.ts\``);
+        const committed = stripCRDDescriptions(JSON.parse(readFileSync(path, "utf8")) as CRDObject);
+        const diffs = jsonDiff(stripCRDDescriptions(structuredClone(crd)), committed);
+        if (diffs.length) throw new Error(summary(`${outDir}/${file}`, diffs));
+      });
+    }
+  });
+}
+
+for (const source of CRD_SOURCES) checkSource(source);

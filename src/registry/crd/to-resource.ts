@@ -94,6 +94,7 @@ export function crdToResource(crd: CRDObject): ResourceDefinition {
     verbs: ALL_VERBS,
     custom: true,
     crdName: crd.metadata.name,
+    schemaSinceRV: Number(crd.metadata.resourceVersion) || undefined,
   };
 }
 

@@ -9,7 +9,7 @@ import { KeyExistsError } from "../../store/store.ts";
 import { updateManagedFields } from "../patch/index.ts";
 import type { Resolved } from "../registry.ts";
 import { checkShape, checkTypeMeta, defaultFields, mutateAdmission, pruneFields, validateAgainstSchema, validateStored } from "./admission.ts";
-import { toStorage, toVersion } from "./codec.ts";
+import { toStorageForWrite, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { checkNamespaceWritable, type RestDeps } from "./deps.ts";
 import { expiresAt, omitEmpty, resetFieldsFor, setManagedFields, tracksGeneration } from "./write-helpers.ts";
@@ -57,7 +57,7 @@ export function admitCreate(d: RestDeps, r: Resolved, namespace: string | undefi
   if (version.subresources.status && resource.custom) delete obj.status;
   const admitted = mutateAdmission(resource, version, obj, undefined);
   validateAgainstSchema(resource, version, admitted);
-  const stored = toStorage(resource, admitted);
+  const stored = toStorageForWrite(resource, admitted);
   resource.hooks?.prepareForCreate?.(stored);
   omitEmpty(resource, stored);
   setManagedFields(

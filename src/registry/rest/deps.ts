@@ -8,6 +8,7 @@ import type { KObject } from "../../lib/kobject.ts";
 import type { Store, StoredRow } from "../../store/store.ts";
 import type { Registry } from "../registry.ts";
 import type { Resource } from "../types.ts";
+import { withStoredDefaults } from "./codec.ts";
 
 export interface RestDeps {
   store: Store;
@@ -21,7 +22,7 @@ export function parseRow(row: StoredRow): KObject {
 
 export function getStored(d: RestDeps, resource: Resource, namespace: string, name: string): KObject | undefined {
   const row = d.store.get(resource.qualified, resource.namespaced ? namespace : "", name);
-  return row ? parseRow(row) : undefined;
+  return row ? withStoredDefaults(resource, parseRow(row)) : undefined;
 }
 
 export function mustGetStored(d: RestDeps, resource: Resource, namespace: string, name: string): KObject {

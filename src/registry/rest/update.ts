@@ -20,7 +20,7 @@ import {
   validateAgainstSchema,
   validateStored,
 } from "./admission.ts";
-import { toStorage, toVersion } from "./codec.ts";
+import { toStorageForWrite, toVersion } from "./codec.ts";
 import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
@@ -111,7 +111,7 @@ export function applyUpdate(
 
   if (!opts.subresource) next = mutateAdmission(resource, version, next, oldStored);
   validateAgainstSchema(resource, version, next, oldReq);
-  const stored = toStorage(resource, next);
+  const stored = toStorageForWrite(resource, next);
   if (!opts.subresource) resource.hooks?.prepareForUpdate?.(stored, oldStored);
   dropEmptyMeta(stored.metadata);
   omitEmpty(resource, stored);
