@@ -8,7 +8,7 @@
 import { expired } from "../lib/api-errors.ts";
 import type { KObject } from "../lib/kobject.ts";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { takeFault } from "./faults.ts";
+import { takeFault } from "../lib/faults.ts";
 import type { Resolved } from "../registry/registry.ts";
 import { watch, type WatchEvent, type WatchHandle } from "../registry/rest/watch.ts";
 import { toTable } from "../registry/table/table.ts";

@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { parseListen } from "../config/config.ts";
+import { beforeSimulatedCrash } from "../lib/faults.ts";
 import { log } from "../lib/log.ts";
 import { HttpBackend, splitToken } from "../providers/proxmox/http.ts";
 import { InProcessBackend } from "../providers/proxmox/inprocess.ts";
@@ -60,11 +61,13 @@ export async function startLabProxmox(config: Config): Promise<LabProxmox> {
       backend = new InProcessBackend(pve);
   }
   log.info({ component: "lab", backend: backend.name, endpoint: backend.endpoint }, "lab PVE ready");
+  const unhook = beforeSimulatedCrash(() => pve.flush());
   return {
     pve,
     https,
     backend,
     async stop() {
+      unhook();
       await https?.close();
       await pve.stop();
     },

@@ -113,3 +113,35 @@ for (const backend of ["inprocess", "http", "local"] as const) {
     }, 180_000);
   });
 }
+
+describe.skipIf(!binary)("Proxmox provider: a crash between the clone and its record", () => {
+  it("after SIGKILL right after PVE accepted the clone, the restarted daemon adopts the VM instead of cloning again", async () => {
+    const args = ["--lab", "--lab-latencies", "instant", "--lab-pve-listen", "127.0.0.1:0"];
+    const first = await startTestDaemon({ extraArgs: args, config: "storage:\n  synchronous: NORMAL\n", env: { CAPX_FAULTS: "crash-after-clone:1" } });
+    try {
+      await new Kubectl(binary!, first.kubeconfig).ok(["apply", "-f", "-"], { input: manifest([...clusterObjects(), ...machineObjects("m1")]) });
+      const code = await Promise.race([first.exited(), Bun.sleep(60_000).then(() => "timeout" as const)]);
+      expect(code).toBeNull(); // killed by a signal, not exited
+      expect(first.process.signalCode).toBe("SIGKILL");
+
+      const second = await startTestDaemon({ dataDir: first.dataDir, extraArgs: args, config: "storage:\n  synchronous: NORMAL\n" });
+      try {
+        const k = new Kubectl(binary!, second.kubeconfig);
+        await k.ok(["wait", "--for=jsonpath={.status.phase}=Provisioned", "machine/m1", "--timeout=90s"]);
+        const pve = pveOf(second);
+        const vms = ((await pveGet(pve, "/cluster/resources?type=vm")).data as { vmid: number; name?: string; template?: number }[]).filter((v) => !v.template);
+        expect(vms.map((v) => v.name)).toEqual(["m1"]);
+        const vmid = JSON.parse(await k.ok(["get", "proxmoxmachine", "m1", "-o", "jsonpath={.spec.virtualMachineID}"])) as number;
+        expect(vms[0]!.vmid).toBe(vmid);
+        // One clone request in the lab's access log, across both lives of the daemon.
+        const clones = readFileSync(join(second.dataDir, "lab", "pve-access.log"), "utf8").split("\n").filter((l) => /"path":"\/nodes\/[^/]+\/qemu\/\d+\/clone"/.test(l));
+        expect(clones).toHaveLength(1);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+      first.cleanup();
+    }
+  }, 180_000);
+});

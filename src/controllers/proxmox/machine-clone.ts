@@ -6,6 +6,7 @@
  * again. Only a missing template, an exhausted VMID range or no node with room stop for good.
  * @module
  */
+import { crashPoint } from "../../lib/faults.ts";
 import { PveError } from "../../providers/proxmox/types.ts";
 import { writeIntent, type CloneIntent } from "./clone-intent.ts";
 import { setVmProvisioned } from "./conditions.ts";
@@ -141,6 +142,7 @@ async function sendClone(s: MachineScope, intent: CloneIntent): Promise<Step> {
       description: vmDescription(spec.description, s.owner),
     });
     upid = task.upid;
+    crashPoint("after-clone");
   } catch (e) {
     if (!(e instanceof PveError)) throw e;
     s.shared.cloneQueue.release(s.uid);
