@@ -6,6 +6,7 @@
  * on the host, and attached with `cicustom`.
  * @module
  */
+import { cloudInitDriveFor } from "./cloudinit-drive.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LabPve } from "./lab/index.ts";
@@ -220,7 +221,8 @@ export class InProcessBackend implements ProxmoxBackend {
       volumes.push(volid);
       cicustom.push(`${key}=${volid}`);
     }
-    return { kind: "snippets", storage: storage.storage, config: { cicustom: cicustom.join(",") }, volumes };
+    const drive = cloudInitDriveFor(await this.vmConfig(where.node, where.vmid));
+    return { kind: "snippets", storage: storage.storage, config: { ...drive, cicustom: cicustom.join(",") }, volumes };
   }
 
   async removeBootstrapData(node: string, attachment: BootstrapAttachment): Promise<void> {

@@ -13,6 +13,7 @@
  * the real UPID (exit 0 even when the task failed).
  * @module
  */
+import { cloudInitDriveFor } from "./cloudinit-drive.ts";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -543,7 +544,8 @@ export class LocalBackend implements ProxmoxBackend {
       cicustom.push(`${kind}=${volume}`);
     }
     log.debug({ vmid: where.vmid, node: where.node, storage: storage.storage, dir }, "cloud-init snippets written");
-    return { kind: "snippets", storage: storage.storage, config: { cicustom: cicustom.join(",") }, volumes };
+    const drive = cloudInitDriveFor(await this.vmConfig(where.node, where.vmid));
+    return { kind: "snippets", storage: storage.storage, config: { ...drive, cicustom: cicustom.join(",") }, volumes };
   }
 
   async removeBootstrapData(node: string, attachment: BootstrapAttachment): Promise<void> {
