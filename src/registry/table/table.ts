@@ -42,8 +42,8 @@ export function columnDefinitions(version: ResourceVersion): TableColumnDefiniti
 }
 
 function formatCell(c: PrinterColumn, values: unknown[], now: number): unknown {
-  if (values.length === 0) return null;
-  const v = values.length === 1 ? values[0] : values;
+  // As kube-apiserver: only the first result counts, and a list or map prints as JSON.
+  const v = values[0];
   if (v === undefined || v === null) return null;
   switch (c.type) {
     case "date":
@@ -55,7 +55,6 @@ function formatCell(c: PrinterColumn, values: unknown[], now: number): unknown {
     case "boolean":
       return typeof v === "boolean" ? v : null;
     default:
-      if (Array.isArray(v)) return v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(" ");
       return typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
   }
 }
