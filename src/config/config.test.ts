@@ -28,13 +28,16 @@ describe("config", () => {
 
   it("lab and proxmox keys: defaults, accepted values and clear refusals", () => {
     const d = defaultConfig();
-    expect(d.lab).toEqual({ enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic" });
+    expect(d.lab).toEqual({ enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic", faults: { taskFailureRate: 0, lockTimeoutRate: 0, http500Rate: 0, slowTaskRate: 0, slowTaskMs: 0, seed: 1 } });
     expect(d.proxmox.backend).toBe("auto");
     const c = applyConfigDocument(d, {
-      lab: { enabled: true, pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant" },
+      lab: { enabled: true, pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant", faults: { taskFailureRate: 0.1, seed: 7 } },
       proxmox: { backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", tokenSecret: "0b5c2d4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e", insecure: true },
     });
-    expect(c.lab).toEqual({ enabled: true, proxyListen: "127.0.0.1:0", pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant" });
+    expect(c.lab).toMatchObject({ enabled: true, proxyListen: "127.0.0.1:0", pveListen: "127.0.0.1:8006", proxmoxBackend: "local", inventory: "/etc/capx/lab.yaml", latencies: "instant" });
+    expect(c.lab.faults).toEqual({ taskFailureRate: 0.1, lockTimeoutRate: 0, http500Rate: 0, slowTaskRate: 0, slowTaskMs: 0, seed: 7 });
+    expect(() => applyConfigDocument(d, { lab: { faults: { http500Rate: 2 } } })).toThrow("config: lab.faults.http500Rate: must be a probability between 0 and 1");
+    expect(() => applyConfigDocument(d, { lab: { faults: { explode: 1 } } })).toThrow("config: unknown key lab.faults.explode");
     expect(c.proxmox).toMatchObject({ backend: "http", url: "https://pve.example:8006", tokenId: "capx@pve!appliance", insecure: true, qm: "qm", pvesh: "pvesh" });
     expect(() => applyConfigDocument(d, { lab: { latencies: "fast" } })).toThrow("config: lab.latencies: must be realistic or instant");
     expect(() => applyConfigDocument(d, { lab: { proxmoxBackend: "ssh" } })).toThrow("config: lab.proxmoxBackend: must be inprocess, http or local");

@@ -37,12 +37,25 @@ export interface Config {
     inventory: string;
     /** `realistic` timings of a small real host, or `instant` (tests). */
     latencies: "realistic" | "instant";
+    /** Fault injection in the lab PVE (probabilities 0..1). */
+    faults: LabFaultsConfig;
   };
   /** How the appliance reaches Proxmox VE outside lab mode. */
   proxmox: ProxmoxConfig;
 }
 
 export type LabProxmoxBackend = "inprocess" | "http" | "local";
+
+export interface LabFaultsConfig {
+  taskFailureRate: number;
+  lockTimeoutRate: number;
+  http500Rate: number;
+  slowTaskRate: number;
+  slowTaskMs: number;
+  seed: number;
+}
+
+const FAULT_RATES = ["taskFailureRate", "lockTimeoutRate", "http500Rate", "slowTaskRate"] as const;
 
 export interface ProxmoxConfig {
   /** `auto`: local when `qm` is on the host, else http (which then needs url and a token). */
@@ -77,7 +90,7 @@ export function defaultConfig(): Config {
     },
     auth: { tokens: [] },
     controllers: true,
-    lab: { enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic" },
+    lab: { enabled: false, proxyListen: "127.0.0.1:0", pveListen: "", proxmoxBackend: "inprocess", inventory: "", latencies: "realistic", faults: { taskFailureRate: 0, lockTimeoutRate: 0, http500Rate: 0, slowTaskRate: 0, slowTaskMs: 0, seed: 1 } },
     proxmox: { backend: "auto", url: "", tokenId: "", tokenSecret: "", insecure: false, caFile: "", qm: "qm", pvesh: "pvesh" },
   };
 }
@@ -95,7 +108,8 @@ function need<T>(cond: boolean, key: string, what: string, v: T): T {
 
 const KNOWN_KEYS: Record<string, string[]> = {
   "": ["listen", "dataDir", "tlsSANs", "logLevel", "storage", "auth", "controllers", "lab", "proxmox"],
-  lab: ["enabled", "proxyListen", "pveListen", "proxmoxBackend", "inventory", "latencies"],
+  lab: ["enabled", "proxyListen", "pveListen", "proxmoxBackend", "inventory", "latencies", "faults"],
+  "lab.faults": [...FAULT_RATES, "slowTaskMs", "seed"],
   proxmox: ["backend", "url", "tokenId", "tokenSecret", "insecure", "caFile", "qm", "pvesh"],
   storage: ["synchronous", "compaction", "housekeepingIntervalSeconds"],
   "storage.compaction": ["minRetain", "maxRetain", "minAgeSeconds"],
@@ -137,6 +151,15 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
     if (l.pveListen !== undefined) c.lab.pveListen = need(typeof l.pveListen === "string", "lab.pveListen", "must be HOST:PORT or empty", l.pveListen as string);
     if (l.proxmoxBackend !== undefined) c.lab.proxmoxBackend = labBackend(l.proxmoxBackend, "lab.proxmoxBackend");
     if (l.latencies !== undefined) c.lab.latencies = need(l.latencies === "realistic" || l.latencies === "instant", "lab.latencies", "must be realistic or instant", l.latencies as Config["lab"]["latencies"]);
+    if (l.faults !== undefined) {
+      const f = need(isObj(l.faults), "lab.faults", "must be a mapping", l.faults as Raw);
+      checkKeys(f, "lab.faults");
+      for (const k of FAULT_RATES) {
+        if (f[k] !== undefined) c.lab.faults[k] = need(typeof f[k] === "number" && f[k] >= 0 && f[k] <= 1, `lab.faults.${k}`, "must be a probability between 0 and 1", f[k] as number);
+      }
+      if (f.slowTaskMs !== undefined) c.lab.faults.slowTaskMs = posInt(f.slowTaskMs, "lab.faults.slowTaskMs");
+      if (f.seed !== undefined) c.lab.faults.seed = posInt(f.seed, "lab.faults.seed");
+    }
     if (l.inventory !== undefined) c.lab.inventory = need(typeof l.inventory === "string", "lab.inventory", "must be a path", l.inventory as string);
   }
   if (doc.proxmox !== undefined) {

@@ -38,6 +38,7 @@ export async function startLabProxmox(config: Config): Promise<LabProxmox> {
     dataDir: config.dataDir,
     ...(config.lab.inventory ? { inventory: config.lab.inventory } : {}),
     ...(config.lab.latencies === "instant" ? { latencies: INSTANT_LATENCIES } : {}),
+    faults: config.lab.faults,
   });
   let https: LabHttps | undefined;
   const wantHttps = config.lab.pveListen !== "" || config.lab.proxmoxBackend !== "inprocess";

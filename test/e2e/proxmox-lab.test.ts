@@ -145,3 +145,28 @@ describe.skipIf(!binary)("Proxmox provider: a crash between the clone and its re
     }
   }, 180_000);
 });
+
+describe.skipIf(!binary)("Proxmox provider: faults injected through the configuration", () => {
+  it("with task failures, lock timeouts and 500s from the lab PVE, five Machines converge on one VM each", async () => {
+    const config = "storage:\n  synchronous: NORMAL\nlab:\n  faults: {taskFailureRate: 0.2, lockTimeoutRate: 0.1, http500Rate: 0.1, seed: 11}\n";
+    const d = await startTestDaemon({ extraArgs: ["--lab", "--lab-latencies", "instant", "--lab-pve-listen", "127.0.0.1:0"], config });
+    try {
+      const k = new Kubectl(binary!, d.kubeconfig);
+      const names = ["f1", "f2", "f3", "f4", "f5"];
+      await k.ok(["apply", "-f", "-"], { input: manifest([...clusterObjects(), ...names.flatMap((n) => machineObjects(n))]) });
+      const waited = await k.run(["wait", "--for=jsonpath={.status.phase}=Provisioned", ...names.map((n) => `machine/${n}`), "--timeout=150s"], { timeoutMs: 160_000 });
+      if (waited.code !== 0) console.log(await k.ok(["get", "proxmoxmachines", "-o", "custom-columns=N:.metadata.name,R:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].reason,M:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].message,T:.status.retryAfter"]));
+      expect(waited.code).toBe(0);
+      const pve = pveOf(d);
+      const vms = ((await pveGet(pve, "/cluster/resources?type=vm")).data as { name?: string; template?: number }[]).filter((v) => !v.template);
+      expect(vms.map((v) => v.name).sort()).toEqual(names);
+      const addresses = (await k.ok(["get", "ipaddresses", "-o", "jsonpath={.items[*].spec.address}"])).split(" ");
+      expect(new Set(addresses).size).toBe(5);
+      const log = readFileSync(join(d.dataDir, "lab", "pve-access.log"), "utf8");
+      expect(log).toMatch(/"status":500/); // the faults did happen
+    } finally {
+      await d.stop();
+      d.cleanup();
+    }
+  }, 240_000);
+});
