@@ -17,6 +17,7 @@ usage: capx-appliance <command> [flags]
 commands:
   serve        run the appliance (HTTPS Kubernetes API on SQLite)
   kubeconfig   print a kubeconfig (--admin) for the appliance
+  talos        gen-config / gen-secrets: Talos machine configs and secrets bundles
   version      print the version
 
 ${SERVE_USAGE}
@@ -31,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case "kubeconfig":
       process.stdout.write(kubeconfigCommand(rest));
+      return 0;
+    case "talos":
+      process.stdout.write(await (await import("./cli/talos.ts")).talosCommand(rest));
       return 0;
     case "lab-shim": {
       // The lab PVE's qm/pvesh shims run as this command, so they work from the compiled binary.
