@@ -5,7 +5,8 @@
  */
 import { ConfigError } from "./config/config.ts";
 import { UsageError } from "./cli/args.ts";
-import { KUBECONFIG_USAGE, kubeconfigCommand } from "./cli/kubeconfig.ts";
+import { CommandError } from "./cli/cluster-secret.ts";
+import { clusterSecretCommand, KUBECONFIG_USAGE, kubeconfigCommand } from "./cli/kubeconfig.ts";
 import { SERVE_USAGE, serve } from "./cli/serve.ts";
 import { NewerDatabaseError } from "./store/open.ts";
 import { VERSION } from "./version.ts";
@@ -16,7 +17,8 @@ usage: capx-appliance <command> [flags]
 
 commands:
   serve        run the appliance (HTTPS Kubernetes API on SQLite)
-  kubeconfig   print a kubeconfig (--admin) for the appliance
+  kubeconfig   print a kubeconfig: --admin for the appliance, CLUSTER for a workload cluster
+  talosconfig  print the talosconfig of a Talos cluster
   talos        gen-config / gen-secrets: Talos machine configs and secrets bundles
   version      print the version
 
@@ -31,7 +33,11 @@ async function main(argv: string[]): Promise<number> {
       await serve(rest);
       return -1;
     case "kubeconfig":
-      process.stdout.write(kubeconfigCommand(rest));
+      if (rest[0] !== undefined && !rest[0].startsWith("-")) process.stdout.write(await clusterSecretCommand("kubeconfig", rest));
+      else process.stdout.write(kubeconfigCommand(rest));
+      return 0;
+    case "talosconfig":
+      process.stdout.write(await clusterSecretCommand("talosconfig", rest));
       return 0;
     case "talos":
       process.stdout.write(await (await import("./cli/talos.ts")).talosCommand(rest));
@@ -64,7 +70,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (e: unknown) => {
-    const known = e instanceof UsageError || e instanceof ConfigError || e instanceof NewerDatabaseError;
+    const known = e instanceof UsageError || e instanceof ConfigError || e instanceof NewerDatabaseError || e instanceof CommandError;
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`capx-appliance: ${known ? msg : `fatal: ${msg}`}\n`);
     process.exit(e instanceof UsageError ? 2 : 1);

@@ -1,5 +1,5 @@
 /**
- * A small flag parser: `--name value`, `--name=value`, repeatable flags, booleans. Unknown
+ * A small flag parser: `--name value`, `--name=value`, one-letter `-n value`, repeatable flags, booleans. Unknown
  * flags and missing values are usage errors (exit 2, one line).
  * @module
  */
@@ -16,7 +16,8 @@ export function parseFlags(argv: string[], spec: FlagSpec): { flags: Flags; posi
   const flags: Flags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    let arg = argv[i]!;
+    if (/^-[A-Za-z]$/.test(arg)) arg = `-${arg}`;
     if (!arg.startsWith("--")) {
       positional.push(arg);
       continue;

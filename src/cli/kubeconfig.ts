@@ -1,6 +1,8 @@
 /**
  * `capx-appliance kubeconfig --admin [--server URL] [--data-dir DIR]`: print an admin
- * kubeconfig for use from another machine.
+ * kubeconfig for use from another machine; `kubeconfig CLUSTER [-n NS]` prints a workload
+ * cluster's (`<cluster>-kubeconfig`, as `clusterctl get kubeconfig`); `talosconfig CLUSTER`
+ * its talosconfig (`<cluster>-talosconfig`).
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -8,12 +10,28 @@ import { join } from "node:path";
 import { DEFAULT_DATA_DIR } from "../config/config.ts";
 import { adminKubeconfig } from "../daemon/pki-files.ts";
 import { parseFlags, UsageError } from "./args.ts";
+import { readClusterSecret } from "./cluster-secret.ts";
 
-export const KUBECONFIG_USAGE = "usage: capx-appliance kubeconfig --admin [--server URL] [--data-dir DIR]";
+export const KUBECONFIG_USAGE = `usage: capx-appliance kubeconfig --admin [--server URL] [--data-dir DIR]
+       capx-appliance kubeconfig CLUSTER [--namespace NS] [--data-dir DIR]
+       capx-appliance talosconfig CLUSTER [--namespace NS] [--data-dir DIR]`;
+
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** `kubeconfig CLUSTER` / `talosconfig CLUSTER`: a key of the cluster's Secret. */
+export async function clusterSecretCommand(kind: "kubeconfig" | "talosconfig", argv: string[]): Promise<string> {
+  const { flags, positional } = parseFlags(argv, { namespace: { type: "string" }, n: { type: "string" }, "data-dir": { type: "string" } });
+  const [cluster, extra] = positional;
+  if (!cluster || extra !== undefined) throw new UsageError(`usage: capx-appliance ${kind} CLUSTER [--namespace NS] [--data-dir DIR]`);
+  if (!CLUSTER_NAME.test(cluster)) throw new UsageError(`${JSON.stringify(cluster)} is not a valid cluster name`);
+  const namespace = (flags.namespace as string | undefined) ?? (flags.n as string | undefined) ?? "default";
+  const dataDir = (flags["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR;
+  return readClusterSecret(dataDir, namespace, `${cluster}-${kind}`, kind === "kubeconfig" ? "value" : "talosconfig");
+}
 
 export function kubeconfigCommand(argv: string[]): string {
   const { flags, positional } = parseFlags(argv, { admin: { type: "boolean" }, server: { type: "string" }, "data-dir": { type: "string" } });
-  if (positional.length > 0) throw new UsageError("workload cluster kubeconfigs arrive with the Cluster API controllers; use --admin for the appliance itself");
+  if (positional.length > 0) throw new UsageError("use kubeconfig CLUSTER [--namespace NS] for a workload cluster, or --admin for the appliance itself");
   if (!flags.admin) throw new UsageError(KUBECONFIG_USAGE);
   const dataDir = (flags["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR;
   const pkiDir = join(dataDir, "pki");

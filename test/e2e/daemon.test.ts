@@ -218,4 +218,20 @@ describe("command line", () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("has the daemon run");
   });
+
+  it("prints a workload cluster's kubeconfig and talosconfig from their Secrets, and says clearly when one is missing", async () => {
+    const d = await daemon();
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const secret = (name: string, data: Record<string, string>) =>
+      adminFetch(d, "/api/v1/namespaces/default/secrets", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name }, data }) });
+    expect((await secret("c1-kubeconfig", { value: b64("apiVersion: v1\nkind: Config\n") })).status).toBe(201);
+    expect((await secret("c1-talosconfig", { talosconfig: b64("context: c1\n") })).status).toBe(201);
+    const kc = cli(["kubeconfig", "c1", "--data-dir", d.dataDir]);
+    expect(kc).toMatchObject({ status: 0, stdout: "apiVersion: v1\nkind: Config\n" });
+    expect(cli(["talosconfig", "c1", "-n", "default", "--data-dir", d.dataDir])).toMatchObject({ status: 0, stdout: "context: c1\n" });
+    const missing = cli(["talosconfig", "c2", "--data-dir", d.dataDir]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toBe("capx-appliance: secret default/c2-talosconfig not found (is the cluster provisioned yet?)");
+    expect(cli(["kubeconfig", "Bad_Name", "--data-dir", d.dataDir]).status).toBe(2);
+  });
 });
