@@ -86,6 +86,15 @@ export interface TalosLeafOptions {
   hours: number;
 }
 
+/**
+ * The leaf's authority key id is the CA's own subject key id when it has one (Talos CAs may
+ * carry one that is not derived from the key; verifiers match the two).
+ */
+async function authorityKeyId(caCert: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+  const ski = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
+  return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId, false) : x509.AuthorityKeyIdentifierExtension.create(caCert, false);
+}
+
 /** An Ed25519 leaf signed by the (Ed25519) OS CA. */
 export async function issueTalosCertificate(ca: TalosKeyPair, opts: TalosLeafOptions): Promise<TalosKeyPair> {
   const caCert = new x509.X509Certificate(ca.certPem);
@@ -112,7 +121,7 @@ export async function issueTalosCertificate(ca: TalosKeyPair, opts: TalosLeafOpt
         [opts.usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
         false,
       ),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+      await authorityKeyId(caCert),
       ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans, false)] : []),
     ],
   });
