@@ -12,6 +12,8 @@ import { setupMachineHealthCheckController } from "./core/machinehealthcheck.ts"
 import { setupMachineSetController } from "./core/machineset.ts";
 import { setupIpamControllers } from "./ipam/index.ts";
 import { setupProxmoxControllers, type ProxmoxBackendResolver } from "./proxmox/index.ts";
+import { setupTalosControllers } from "./talos/index.ts";
+import type { Dialer } from "../providers/workload/dialer.ts";
 
 export interface ControllerEnv {
   workloads: WorkloadClusters;
@@ -19,6 +21,8 @@ export interface ControllerEnv {
   labProxyUrl?: string;
   /** How the Proxmox controllers reach PVE (per ProxmoxCluster). */
   proxmox: ProxmoxBackendResolver;
+  /** Outbound connections to workload machines (the Talos API): the lab LAN in lab mode. */
+  dialer: Dialer;
 }
 
 export type ControllerSetupFn = (m: Manager, env: ControllerEnv) => void;
@@ -32,5 +36,6 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m, env) => setupMachineHealthCheckController(m, env.workloads),
     (m) => setupIpamControllers(m),
     (m, env) => setupProxmoxControllers(m, { resolver: env.proxmox, workloads: env.workloads }),
+    (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
   ];
 }

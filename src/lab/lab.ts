@@ -10,6 +10,7 @@ import { LabNetwork } from "../providers/workload/dialer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { startConnectProxy, type RunningProxy } from "./connect-proxy.ts";
 import { startLabProxmox, type LabProxmox } from "./proxmox.ts";
+import { LabTalosNodes } from "./talos-nodes.ts";
 import { LabWorkloads } from "./workloads.ts";
 
 export interface Lab {
@@ -17,6 +18,8 @@ export interface Lab {
   proxy: RunningProxy;
   workloads: LabWorkloads;
   proxmox: LabProxmox;
+  /** Talos nodes of lab VMs booted with a machine config. */
+  talos: LabTalosNodes;
   stop(): Promise<void>;
 }
 
@@ -27,13 +30,17 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
   const workloads = new LabWorkloads(m, network, config.dataDir);
   workloads.start();
   const proxmox = await startLabProxmox(config);
+  const talos = new LabTalosNodes({ pve: proxmox.pve, network, dataDir: config.dataDir, workloadServer: (h, p) => workloads.serverAt(h, p) });
+  await talos.start();
   log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");
   return {
     network,
     proxy,
     workloads,
     proxmox,
+    talos,
     async stop() {
+      await talos.stop();
       await proxmox.stop();
       await workloads.stop();
       await proxy.close();

@@ -42,6 +42,14 @@ export class LabWorkloads {
     return this.#servers.get(`${namespace}/${name}`) ?? Promise.resolve(undefined);
   }
 
+  /** The running workload server announced at a lab endpoint (lab Talos nodes' kubelets). */
+  async serverAt(host: string, port: number): Promise<WorkloadServer | undefined> {
+    const local = this.network.lookup(host, port)?.port;
+    if (local === undefined) return undefined;
+    for (const s of await Promise.all([...this.#servers.values()])) if (s?.localPort === local) return s;
+    return undefined;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     const all = [...this.#servers.values()];

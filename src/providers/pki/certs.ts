@@ -118,7 +118,10 @@ export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Prom
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension(eku, false),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+      // The CA's own key id when it has one: imported CAs (a Talos bundle) may carry one not derived from the key.
+      caCert.getExtension(x509.SubjectKeyIdentifierExtension)
+        ? new x509.AuthorityKeyIdentifierExtension(caCert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId, false)
+        : await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
       ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans, false)] : []),
     ],
   });

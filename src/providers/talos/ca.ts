@@ -56,7 +56,8 @@ export async function createTalosCA(opts: TalosCAOptions): Promise<CertAndKey> {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.SubjectKeyIdentifierExtension(randomBytes(20).toString("hex")),
+      // as Go's x509 for a CA template without one: SHA-1 of the public key (leaves' AKI must match it)
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { crt: cert.toString("pem") + "\n", key: await exportPrivateKey(keys.privateKey, opts.keyType) };

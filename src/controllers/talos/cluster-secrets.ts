@@ -1,0 +1,127 @@
+/**
+ * The per-cluster secrets of the Talos providers:
+ * - `<cluster>-talos`: the Talos secrets bundle (key `bundle`, secrets.yaml text), made once and
+ *   shared by every machine of the cluster;
+ * - `<cluster>-ca`: the Kubernetes CA of that bundle (`tls.crt` / `tls.key`), what CAPI and the
+ *   kubeconfig writer read;
+ * - `<cluster>-talosconfig`: a talosctl client config (key `talosconfig`) with an admin client
+ *   certificate of the bundle's OS CA (O=os:admin, ClientAuth only), endpoints = the addresses of
+ *   the cluster's control-plane Machines (kept current).
+ * All carry the cluster-name label and a (non-controller) owner reference to the Cluster.
+ * @module
+ */
+import { parse, stringify } from "yaml";
+import type { KObject } from "../../lib/kobject.ts";
+import type { Contract } from "../../providers/talos/contract.ts";
+import { encodeSecretsBundle, generateSecretsBundle, parseSecretsBundle, type SecretsBundle } from "../../providers/talos/secrets.ts";
+import type { Client } from "../../runtime/client.ts";
+import { CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, ownerRefTo } from "../core/contract.ts";
+import { b64, compareAddresses, getSecret, isConflictOrExists, machineAddress, SECRET_TYPE, secretValue } from "./common.ts";
+
+function secretShell(cluster: KObject, name: string, data: Record<string, string>, type = SECRET_TYPE): KObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type,
+    metadata: {
+      name,
+      namespace: cluster.metadata.namespace,
+      labels: { [CLUSTER_NAME_LABEL]: cluster.metadata.name! },
+      ownerReferences: [ownerRefTo(cluster)],
+    },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  } as KObject;
+}
+
+/** Creates the secret, or returns the one a concurrent reconcile created first. */
+async function createOrGet(client: Client, secret: KObject): Promise<KObject> {
+  try {
+    return await client.create(secret);
+  } catch (e) {
+    if (!isConflictOrExists(e)) throw e;
+    const got = getSecret(client, secret.metadata.namespace!, secret.metadata.name!);
+    if (!got) throw e;
+    return got;
+  }
+}
+
+/** The cluster's secrets bundle, generated (for `contract`) and stored the first time. */
+export async function ensureSecretsBundle(client: Client, cluster: KObject, contract: Contract): Promise<SecretsBundle> {
+  const ns = cluster.metadata.namespace!;
+  const name = `${cluster.metadata.name}-talos`;
+  const existing = getSecret(client, ns, name);
+  if (existing) return parseSecretsBundle(secretValue(existing, "bundle"));
+  const bundle = await generateSecretsBundle(contract);
+  const stored = await createOrGet(client, secretShell(cluster, name, { bundle: encodeSecretsBundle(bundle) }, "Opaque"));
+  return parseSecretsBundle(secretValue(stored, "bundle"));
+}
+
+/** `<cluster>-ca` from the bundle's Kubernetes CA (left alone when it exists). */
+export async function ensureClusterCA(client: Client, cluster: KObject, bundle: SecretsBundle): Promise<void> {
+  const name = `${cluster.metadata.name}-ca`;
+  if (getSecret(client, cluster.metadata.namespace!, name)) return;
+  await createOrGet(client, secretShell(cluster, name, { "tls.crt": bundle.certs.k8s.crt, "tls.key": bundle.certs.k8s.key }));
+}
+
+/** Addresses of the cluster's control-plane Machines, in numeric order. */
+export function controlPlaneEndpoints(client: Client, cluster: KObject): string[] {
+  const machines = client.listShared(CAPI_VERSION, "Machine", cluster.metadata.namespace, {
+    labelSelector: `${CLUSTER_NAME_LABEL}=${cluster.metadata.name},${CONTROL_PLANE_LABEL}`,
+  });
+  const out = new Set<string>();
+  for (const m of machines) {
+    if (m.metadata.deletionTimestamp) continue;
+    const a = machineAddress(m as KObject);
+    if (a) out.add(a);
+  }
+  return [...out].sort(compareAddresses);
+}
+
+export interface TalosconfigContext {
+  endpoints: string[];
+  nodes?: string[];
+  ca: string;
+  crt: string;
+  key: string;
+}
+
+export interface Talosconfig {
+  context: string;
+  contexts: Record<string, TalosconfigContext>;
+}
+
+export function parseTalosconfig(text: string): Talosconfig {
+  return parse(text) as Talosconfig;
+}
+
+/** Talos labels its Ed25519 keys `ED25519 PRIVATE KEY`; talosctl configs carry them that way. */
+const talosKeyLabel = (pem: string) => pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, "-----$1 ED25519 PRIVATE KEY-----");
+
+/**
+ * `<cluster>-talosconfig`: created with a fresh admin certificate; afterwards only its endpoints
+ * follow the control-plane addresses (the certificate stays). Returns the talosconfig.
+ */
+export async function ensureTalosconfig(client: Client, cluster: KObject, bundle: SecretsBundle): Promise<Talosconfig> {
+  const ns = cluster.metadata.namespace!;
+  const clusterName = cluster.metadata.name!;
+  const name = `${clusterName}-talosconfig`;
+  const endpoints = controlPlaneEndpoints(client, cluster);
+  const existing = getSecret(client, ns, name);
+  if (existing) {
+    const cfg = parseTalosconfig(secretValue(existing, "talosconfig"));
+    const ctx = cfg.contexts?.[cfg.context];
+    if (ctx && (ctx.endpoints ?? []).join(",") !== endpoints.join(",")) {
+      ctx.endpoints = endpoints;
+      await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(cfg)) } });
+    }
+    return cfg;
+  }
+  const { issueTalosAdminCertificate } = await import("../../providers/talos/api/pki.ts");
+  const admin = await issueTalosAdminCertificate({ certPem: bundle.certs.os.crt, keyPem: bundle.certs.os.key });
+  const cfg: Talosconfig = {
+    context: clusterName,
+    contexts: { [clusterName]: { endpoints, ca: b64(bundle.certs.os.crt), crt: b64(admin.certPem), key: b64(talosKeyLabel(admin.keyPem)) } },
+  };
+  const stored = await createOrGet(client, secretShell(cluster, name, { talosconfig: stringify(cfg) }));
+  return parseTalosconfig(secretValue(stored, "talosconfig"));
+}

@@ -1,0 +1,96 @@
+/**
+ * The TalosControlPlane controller's calls to the Talos machine API: one client per machine
+ * address (credentials from `<cluster>-talosconfig`, TLS name the fixed Talos API SAN), etcd
+ * health per machine, the one-time bootstrap, and giving up a machine's etcd membership
+ * (forfeit leadership → leave → remove the member from a remaining node if still listed).
+ * @module
+ */
+import type { TalosClient, TalosNodeError } from "../../providers/talos/api/client.ts";
+import type { EtcdMember } from "../../providers/talos/api/machine.ts";
+import type { Dialer } from "../../providers/workload/dialer.ts";
+import type { Talosconfig } from "./cluster-secrets.ts";
+import { talosApiServerName } from "./common.ts";
+
+const ALREADY_EXISTS = 6;
+
+export class TalosNodes {
+  readonly #clients = new Map<string, TalosClient>();
+  #ctor: typeof TalosClient | undefined;
+
+  constructor(
+    private readonly cluster: string,
+    private readonly config: Talosconfig,
+    private readonly dialer: Dialer | undefined,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async client(address: string): Promise<TalosClient> {
+    let c = this.#clients.get(address);
+    if (c) return c;
+    this.#ctor ??= (await import("../../providers/talos/api/client.ts")).TalosClient;
+    const ctx = this.config.contexts[this.config.context];
+    if (!ctx) throw new Error(`talosconfig has no context ${this.config.context}`);
+    c = new this.#ctor({
+      endpoints: [address],
+      ca: ctx.ca,
+      crt: ctx.crt,
+      key: ctx.key,
+      serverName: talosApiServerName(this.cluster),
+      dialer: this.dialer,
+      timeoutMs: this.timeoutMs,
+      connectTimeoutMs: this.timeoutMs,
+    });
+    this.#clients.set(address, c);
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+  }
+
+  /** etcd's service state on the node: `Running` + healthy is what counts. */
+  async etcdService(address: string): Promise<{ state: string; healthy: boolean } | undefined> {
+    const [reply] = await (await this.client(address)).serviceList();
+    const etcd = reply?.services.find((s) => s.id === "etcd");
+    return etcd ? { state: etcd.state, healthy: Boolean(etcd.health?.healthy) } : undefined;
+  }
+
+  async members(address: string): Promise<EtcdMember[]> {
+    const [reply] = await (await this.client(address)).etcdMemberList();
+    return reply?.members ?? [];
+  }
+
+  /** Bootstrap etcd on the node; AlreadyExists (already bootstrapped) counts as done. */
+  async bootstrap(address: string): Promise<"bootstrapped" | "already"> {
+    try {
+      await (await this.client(address)).bootstrap();
+      return "bootstrapped";
+    } catch (e) {
+      if ((e as TalosNodeError).name === "TalosNodeError" && (e as TalosNodeError).code === ALREADY_EXISTS) return "already";
+      throw e;
+    }
+  }
+
+  /**
+   * Takes `hostname` (at `address`) out of etcd: forfeit leadership and leave on the node itself
+   * while it is a member (and reachable: `address` may be empty), then remove it by ID through
+   * `via` if it is still listed.
+   */
+  async removeMember(hostname: string, address: string, via: string | undefined): Promise<void> {
+    const listed = via ? (await this.members(via)).find((m) => m.hostname === hostname) : undefined;
+    if (address && (!via || listed)) {
+      try {
+        const self = await this.client(address);
+        await self.etcdForfeitLeadership();
+        await self.etcdLeaveCluster();
+      } catch (e) {
+        if (!via) throw e;
+        // The node may be gone or already out of etcd: the remaining members remove it below.
+      }
+    }
+    if (!via) return;
+    const still = (await this.members(via)).find((m) => m.hostname === hostname);
+    if (still) await (await this.client(via)).etcdRemoveMemberByID(still.id);
+  }
+}
