@@ -145,7 +145,10 @@ describe.skipIf(!binary)("Proxmox provider: faults injected through the configur
       if (waited.code !== 0) console.log(await k.ok(["get", "proxmoxmachines", "-o", "custom-columns=N:.metadata.name,R:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].reason,M:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].message,T:.status.retryAfter"]));
       expect(waited.code).toBe(0);
       const pve = pveOf(d);
-      const vms = ((await pveGet(pve, "/cluster/resources?type=vm")).data as { name?: string; template?: number }[]).filter((v) => !v.template);
+      // The injected 500s hit this client too: ask again, as a PVE client would.
+      let res = await pveGet(pve, "/cluster/resources?type=vm");
+      for (let i = 0; res.status === 500 && i < 20; i++) res = await pveGet(pve, "/cluster/resources?type=vm");
+      const vms = (res.data as { name?: string; template?: number }[]).filter((v) => !v.template);
       expect(vms.map((v) => v.name).sort()).toEqual(names);
       const addresses = (await k.ok(["get", "ipaddresses", "-o", "jsonpath={.items[*].spec.address}"])).split(" ");
       expect(new Set(addresses).size).toBe(3);
