@@ -61,15 +61,48 @@ function recordedVmids(s: MachineScope): Set<number> {
   return out;
 }
 
-/** Plans the clone (template, node, VMID, clone slot) and records it; then sends it. */
+/** The clone slot's key when the spec alone names it (a target storage, or templateID on sourceNode). */
+function slotKeyFromSpec(spec: ProxmoxMachineSpec): string | undefined {
+  if (spec.storage) return `storage/${spec.storage}`;
+  if (!spec.templateSelector?.matchTags?.length && spec.templateID !== undefined && spec.sourceNode) return `template/${spec.sourceNode}/${spec.templateID}`;
+  return undefined;
+}
+
+/**
+ * Takes a clone slot, or says to wait for one. The message stays the same while waiting (no
+ * position in it), so a queue of N machines does not rewrite N conditions whenever it moves; a
+ * freed slot wakes the machines next in line.
+ */
+function claimSlot(s: MachineScope, storage: string): Step | undefined {
+  const { namespace, name } = s;
+  const wake = s.shared.wake;
+  const slot = s.shared.cloneQueue.acquire(storage, s.uid, () => wake?.(namespace, name));
+  if (slot.granted) return undefined;
+  s.log.debug({ storage, position: slot.position, holders: slot.holders }, "waiting for a clone slot");
+  return waitFor(s, VmReasons.Cloning, `waiting for a clone slot on ${storage} (${s.shared.cloneQueue.perStorage} clones at a time)`, s.shared.timings.taskPollMs);
+}
+
+/**
+ * Plans the clone (clone slot, template, node, VMID) and records it; then sends it. The slot
+ * comes first when the spec names it, so machines queued behind others cost no PVE calls.
+ */
 export async function startClone(s: MachineScope): Promise<Step> {
   const pcRef = { apiVersion: s.pc.apiVersion!, kind: s.pc.kind!, namespace: s.pc.metadata.namespace, name: s.pc.metadata.name! };
   const planned = await s.shared.clusterLocks.run(s.pc.metadata.uid!, async (): Promise<CloneIntent | Step> => {
+    const early = slotKeyFromSpec(s.spec);
+    const queued = early && claimSlot(s, early);
+    if (queued) return queued;
+    // Gives the slot back on the way out of a plan that will not clone now.
+    const abandon = (step: Step): Step => {
+      s.shared.cloneQueue.release(s.uid);
+      return step;
+    };
     let tpl: TemplateRef;
     try {
       tpl = await resolveTemplate(s);
     } catch (e) {
-      if (e instanceof TemplateNotFoundError) return terminal(s, TerminalReasons.TemplateNotFound, e.message);
+      if (e instanceof TemplateNotFoundError) return abandon(terminal(s, TerminalReasons.TemplateNotFound, e.message));
+      s.shared.cloneQueue.release(s.uid);
       throw e;
     }
     let target = tpl.node;
@@ -77,7 +110,7 @@ export async function startClone(s: MachineScope): Promise<Step> {
     if (allowed.length) {
       try {
         const [nodes, vms] = await Promise.all([s.backend.nodes(), s.backend.vms()]);
-        const pc = s.client.get(pcRef) ?? s.pc;
+        const pc = s.client.getShared(pcRef) ?? s.pc;
         target = scheduleVm({
           allowedNodes: allowed,
           nodes,
@@ -87,15 +120,13 @@ export async function startClone(s: MachineScope): Promise<Step> {
           locations: locationsFor(pc, s.isControlPlane()),
         }).node;
       } catch (e) {
-        if (e instanceof InsufficientMemoryError) return terminal(s, TerminalReasons.NoFittingNode, e.message);
-        return waitFor(s, VmReasons.Cloning, (e as Error).message);
+        if (e instanceof InsufficientMemoryError) return abandon(terminal(s, TerminalReasons.NoFittingNode, e.message));
+        return abandon(waitFor(s, VmReasons.Cloning, (e as Error).message));
       }
     }
-    const storage = s.spec.storage ? `storage/${s.spec.storage}` : `template/${tpl.node}/${tpl.vmid}`;
-    const slot = s.shared.cloneQueue.acquire(storage, s.uid);
-    if (!slot.granted) {
-      return waitFor(s, VmReasons.Cloning, `waiting for a clone slot on ${storage} (position ${slot.position}, ${slot.holders} cloning)`, s.shared.timings.taskPollMs);
-    }
+    const storage = early ?? `template/${tpl.node}/${tpl.vmid}`;
+    const late = !early && claimSlot(s, storage);
+    if (late) return late;
     let vmid = s.spec.virtualMachineID;
     if (vmid === undefined) {
       try {

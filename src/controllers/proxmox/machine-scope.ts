@@ -14,7 +14,7 @@ import { patchObject } from "../../runtime/patch-helper.ts";
 import { CONTROL_PLANE_LABEL } from "../core/contract.ts";
 import type { ProxmoxBackendResolver } from "./backend-resolver.ts";
 import type { Owner } from "./ownership.ts";
-import type { Backoff, CloneQueue, KeyedMutex } from "./retry.ts";
+import type { Backoff, CloneQueue, KeyedMutex, TaskPolls } from "./retry.ts";
 import type { ProxmoxClusterSpec, ProxmoxClusterStatus, ProxmoxMachineSpec, ProxmoxMachineStatus } from "./types.ts";
 import type { VmidReservations } from "./vmid.ts";
 
@@ -49,6 +49,10 @@ export interface MachineShared {
   reservations: VmidReservations;
   /** One placement decision per ProxmoxCluster at a time. */
   clusterLocks: KeyedMutex;
+  /** When to poll each running task again. */
+  taskPolls: TaskPolls;
+  /** Reconciles a machine soon (a clone slot it waits for came free); set by the controller. */
+  wake?: (namespace: string, name: string) => void;
 }
 
 export class MachineScope {

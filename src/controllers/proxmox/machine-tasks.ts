@@ -40,10 +40,12 @@ export async function reconcileTask(s: MachineScope, deleting: boolean): Promise
     if (!(e instanceof PveError) || e.status >= 500) throw e;
     // The task is unknown (PVE restarted, log rotated): go by what the VM looks like now.
     s.log.warn({ upid, err: e.message }, "task not found; continuing from the VM's state");
+    s.shared.taskPolls.done(upid);
     delete status.taskRef;
     return undefined;
   }
-  if (task.running) return { requeueAfter: s.shared.timings.taskPollMs };
+  if (task.running) return { requeueAfter: s.shared.taskPolls.next(upid, s.shared.timings.taskPollMs) };
+  s.shared.taskPolls.done(upid);
   delete status.taskRef;
   if (task.ok) {
     if (task.type === "qmclone") {

@@ -18,6 +18,8 @@ import type { ProxmoxMachineSpec, ProxmoxMachineStatus } from "./types.ts";
 
 const RETRY_MS = 30_000;
 const HOSTNAME_LABEL = "kubernetes.io/hostname";
+/** CAPI's `<cluster>-kubeconfig` Secret: the workload cluster becomes reachable with it. */
+const KUBECONFIG_SUFFIX = "-kubeconfig";
 
 type NodeFields = { spec?: { providerID?: string }; status?: { addresses?: { type: string; address: string }[] } };
 
@@ -65,10 +67,24 @@ export function setupNodeProviderIdController(m: Manager, workloads: WorkloadClu
   if (!pms) return undefined;
   const client = m.client("proxmox-providerid-controller");
   const recorder = m.recorder("proxmox-providerid-controller");
-  const watching = Boolean(workloads.onNodeEvent);
+  const secrets = m.informers.forKind("v1", "Secret");
+  const watching = { nodes: Boolean(workloads.onNodeEvent), secrets: Boolean(secrets) };
   const done = new Set<string>();
   const c = new Controller("proxmox-node-providerid", (req, ctx) => reconcile(client, recorder, workloads, watching, done, req, ctx), 2);
-  c.watchMapped(pms, (o) => (ready(o) && !done.has(o.metadata.uid!) ? [{ namespace: o.metadata.namespace, name: o.metadata.name! }] : []));
+  const pending = (o: Readonly<KObject>) => ready(o) && !done.has(o.metadata.uid!);
+  c.watchMapped(pms, (o) => (pending(o) ? [{ namespace: o.metadata.namespace, name: o.metadata.name! }] : []));
+  // A cluster without a kubeconfig Secret is not polled: its Secret's arrival (or change) brings its machines back.
+  if (secrets) {
+    c.watchMapped(secrets, (o) => {
+      const name = o.metadata.name ?? "";
+      if (!name.endsWith(KUBECONFIG_SUFFIX)) return [];
+      const selector = { labelSelector: `${CLUSTER_NAME_LABEL}=${name.slice(0, -KUBECONFIG_SUFFIX.length)}` };
+      return client
+        .listShared(INFRA_VERSION, "ProxmoxMachine", o.metadata.namespace, selector)
+        .filter(pending)
+        .map((pm) => ({ namespace: pm.metadata.namespace, name: pm.metadata.name! }));
+    });
+  }
   workloads.onNodeEvent?.((e) => {
     // New Nodes (a foreign providerID is worth a warning), and any Node still without one.
     if (e.type === "DELETED" || (e.type === "MODIFIED" && (e.node as NodeFields).spec?.providerID)) return;
@@ -83,7 +99,8 @@ async function reconcile(
   client: Client,
   recorder: EventRecorder,
   workloads: WorkloadClusters,
-  watching: boolean,
+  /** What brings a machine back without polling: Node events, kubeconfig Secret events. */
+  watching: { nodes: boolean; secrets: boolean },
   done: Set<string>,
   req: Request,
   ctx: ReconcileContext,
@@ -98,7 +115,7 @@ async function reconcile(
     ctx.log.debug({ err: String(e) }, "workload cluster not reachable");
     return { requeueAfter: RETRY_MS };
   }
-  if (!wc) return { requeueAfter: RETRY_MS };
+  if (!wc) return watching.secrets ? undefined : { requeueAfter: RETRY_MS };
   let r: Awaited<ReturnType<typeof assignProviderId>>;
   try {
     r = await assignProviderId(wc, pm);
@@ -107,7 +124,7 @@ async function reconcile(
     return { requeueAfter: RETRY_MS };
   }
   const providerID = (pm.spec as ProxmoxMachineSpec).providerID!;
-  if (r.outcome === "no-node") return watching ? undefined : { requeueAfter: RETRY_MS };
+  if (r.outcome === "no-node") return watching.nodes ? undefined : { requeueAfter: RETRY_MS };
   done.add(pm.metadata.uid!);
   if (r.outcome === "set") {
     ctx.log.info({ node: r.node, providerID }, "set the Node's providerID");

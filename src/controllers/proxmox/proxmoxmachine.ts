@@ -25,7 +25,7 @@ import { checkGuest, ejectIso, markProvisioned, powerOn, reconcileAddresses } fr
 import { MachineScope, type MachineShared, type ProxmoxControllerOptions, type Step } from "./machine-scope.ts";
 import { reconcileTask } from "./machine-tasks.ts";
 import { ensureVm } from "./machine-vm.ts";
-import { Backoff, CloneQueue, KeyedMutex } from "./retry.ts";
+import { Backoff, CloneQueue, KeyedMutex, TaskPolls } from "./retry.ts";
 import { VmidReservations } from "./vmid.ts";
 
 export function machineShared(m: Manager, opts: ProxmoxControllerOptions): MachineShared {
@@ -39,6 +39,7 @@ export function machineShared(m: Manager, opts: ProxmoxControllerOptions): Machi
     cloneQueue: new CloneQueue(opts.clonesPerStorage ?? 2),
     reservations: new VmidReservations(),
     clusterLocks: new KeyedMutex(),
+    taskPolls: new TaskPolls(),
   };
 }
 
@@ -47,6 +48,7 @@ export function setupProxmoxMachineController(m: Manager, opts: ProxmoxControlle
   if (!machines) return undefined;
   const shared = machineShared(m, opts);
   const c = new Controller("proxmoxmachine", (req, ctx) => reconcile(shared, req, ctx), opts.concurrency ?? 4);
+  shared.wake = (namespace, name) => c.enqueue({ namespace, name });
   c.watchFor(machines);
   // The Machine that owns one (bootstrap data, version, deletion, Available for the ISO eject).
   const capiMachines = m.informers.forKind(CAPI_VERSION, "Machine");
@@ -73,14 +75,17 @@ export function setupProxmoxMachineController(m: Manager, opts: ProxmoxControlle
   return c;
 }
 
+// The Machine, Cluster and ProxmoxCluster are only read here: the caches' own frozen objects
+// (no copy per reconcile; a write to one would throw).
 function ownerMachine(client: Client, pm: KObject): KObject | undefined {
   const ref = pm.metadata.ownerReferences?.find((r) => r.kind === "Machine" && groupOf(r.apiVersion) === CAPI_GROUP);
-  return ref ? client.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: pm.metadata.namespace, name: ref.name }) : undefined;
+  return ref ? client.getShared({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: pm.metadata.namespace, name: ref.name }) : undefined;
 }
 
 async function reconcile(shared: MachineShared, req: Request, ctx: ReconcileContext): Promise<Result | void> {
   const { client } = shared;
-  const current = client.get({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachine", namespace: req.namespace, name: req.name });
+  // The stored version, read only (the scope works on its own copy).
+  const current = client.getShared({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachine", namespace: req.namespace, name: req.name });
   if (!current) return;
   const deleting = Boolean(current.metadata.deletionTimestamp);
   if (deleting && !current.metadata.finalizers?.includes(MACHINE_FINALIZER)) return;
@@ -93,14 +98,14 @@ async function reconcile(shared: MachineShared, req: Request, ctx: ReconcileCont
     machine = { apiVersion: CAPI_VERSION, kind: "Machine", metadata: { name: "", namespace: req.namespace } };
   }
   const clusterName = machine.metadata.labels?.[CLUSTER_NAME_LABEL] ?? current.metadata.labels?.[CLUSTER_NAME_LABEL];
-  const cluster = clusterName ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: req.namespace, name: clusterName }) : undefined;
+  const cluster = clusterName ? client.getShared({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: req.namespace, name: clusterName }) : undefined;
   if (!cluster) {
     ctx.log.debug({}, "Machine is missing cluster label or cluster does not exist");
     return;
   }
   if (isPaused(cluster, current)) return;
   const infraRef = (cluster.spec as { infrastructureRef?: { name?: string; kind?: string } } | undefined)?.infrastructureRef;
-  const pc = infraRef?.kind === "ProxmoxCluster" && infraRef.name ? client.get({ apiVersion: INFRA_VERSION, kind: "ProxmoxCluster", namespace: req.namespace, name: infraRef.name }) : undefined;
+  const pc = infraRef?.kind === "ProxmoxCluster" && infraRef.name ? client.getShared({ apiVersion: INFRA_VERSION, kind: "ProxmoxCluster", namespace: req.namespace, name: infraRef.name }) : undefined;
   if (!pc) {
     ctx.log.debug({}, "ProxmoxCluster is not ready yet");
     return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { Backoff, CloneQueue, isLockTimeout, KeyedMutex } from "./retry.ts";
+import { Backoff, CloneQueue, isLockTimeout, KeyedMutex, TaskPolls } from "./retry.ts";
 
 describe("Backoff", () => {
   it("doubles per failure up to the cap, and resets", () => {
@@ -43,6 +43,41 @@ describe("CloneQueue", () => {
     q.acquire("s", "lost");
     now += 31 * 60_000;
     expect(q.acquire("s", "b").granted).toBe(true);
+  });
+
+  it("wakes the waiters next in line when a slot frees, not the ones behind them", () => {
+    const q = new CloneQueue(1);
+    const woken: string[] = [];
+    const ask = (h: string) => q.acquire("s", h, () => woken.push(h));
+    expect(ask("a").granted).toBe(true);
+    expect(ask("b").granted).toBe(false);
+    expect(ask("c").granted).toBe(false);
+    q.release("c"); // a waiter leaving frees no slot
+    expect(woken).toEqual([]);
+    expect(ask("c").granted).toBe(false);
+    q.release("a");
+    expect(woken).toEqual(["b"]);
+    expect(ask("b").granted).toBe(true);
+    q.release("b");
+    expect(woken).toEqual(["b", "c"]);
+  });
+});
+
+describe("TaskPolls", () => {
+  it("polls a young task soon and an old one as often as its age, up to the poll interval", () => {
+    let now = 1_000_000;
+    const polls = new TaskPolls(() => now);
+    expect(polls.next("UPID:a", 5000)).toBe(200);
+    now += 200;
+    expect(polls.next("UPID:a", 5000)).toBe(200);
+    now += 1300;
+    expect(polls.next("UPID:a", 5000)).toBe(1500);
+    now += 60_000;
+    expect(polls.next("UPID:a", 5000)).toBe(5000);
+    // A shorter configured interval wins (tests poll every few ms).
+    expect(polls.next("UPID:b", 10)).toBe(10);
+    polls.done("UPID:a");
+    expect(polls.next("UPID:a", 5000)).toBe(200);
   });
 });
 

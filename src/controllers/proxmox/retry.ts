@@ -61,10 +61,14 @@ export interface SlotAnswer {
   holders: number;
 }
 
-/** Clone slots per storage, handed out first come, first served to reconciles that poll. */
+/**
+ * Clone slots per storage, handed out first come, first served to reconciles that poll. A
+ * waiter may leave a `wake` callback: when a slot frees, the waiters now first in line are woken
+ * rather than left to find out at their next poll.
+ */
 export class CloneQueue {
   #held = new Map<string, Map<string, number>>();
-  #waiting = new Map<string, Map<string, number>>();
+  #waiting = new Map<string, Map<string, { at: number; wake?: () => void }>>();
 
   constructor(
     readonly perStorage = 2,
@@ -72,14 +76,14 @@ export class CloneQueue {
   ) {}
 
   /** Asks for a slot on `storage` for `holder`; repeated asks keep the holder's place. */
-  acquire(storage: string, holder: string): SlotAnswer {
+  acquire(storage: string, holder: string, wake?: () => void): SlotAnswer {
     const now = this.now();
     const held = this.#map(this.#held, storage);
     for (const [h, at] of held) if (now - at > HOLD_TTL_MS) held.delete(h);
     if (held.has(holder)) return { granted: true, position: 0, holders: held.size };
     const waiting = this.#map(this.#waiting, storage);
-    for (const [h, at] of waiting) if (now - at > WAITER_TTL_MS) waiting.delete(h);
-    waiting.set(holder, now);
+    for (const [h, w] of waiting) if (now - w.at > WAITER_TTL_MS) waiting.delete(h);
+    waiting.set(holder, { at: now, wake });
     const order = [...waiting.keys()];
     const position = order.indexOf(holder) + 1;
     if (held.size < this.perStorage && position <= this.perStorage - held.size) {
@@ -90,15 +94,54 @@ export class CloneQueue {
     return { granted: false, position, holders: held.size };
   }
 
-  /** Frees every slot and place `holder` has. */
+  /** Frees every slot and place `holder` has, and wakes the waiters next in line for a freed slot. */
   release(holder: string): void {
-    for (const m of [...this.#held.values(), ...this.#waiting.values()]) m.delete(holder);
+    for (const m of this.#waiting.values()) m.delete(holder);
+    for (const [storage, held] of this.#held) {
+      if (!held.delete(holder)) continue;
+      const next = [...(this.#waiting.get(storage)?.values() ?? [])].slice(0, this.perStorage - held.size);
+      for (const w of next) w.wake?.();
+    }
   }
 
-  #map(outer: Map<string, Map<string, number>>, key: string): Map<string, number> {
+  #map<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
     let m = outer.get(key);
     if (!m) outer.set(key, (m = new Map()));
     return m;
+  }
+}
+
+/** The soonest a running task is polled again. */
+const FIRST_TASK_POLL_MS = 200;
+/** Tasks not asked about for this long are forgotten (their machine went away mid-task). */
+const TASK_FORGET_MS = 60 * 60_000;
+
+/**
+ * When to look at a running PVE task again: soon while it is young (most resize, config and
+ * start tasks, and linked clones, end within a second or two), then as often as its age, up to
+ * `pollMs`. The age counts from the first time the task was seen running here (a UPID's start
+ * time has whole seconds and the PVE host's clock).
+ */
+export class TaskPolls {
+  #firstSeen = new Map<string, { first: number; last: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The delay before the next look at `upid`, which is still running. */
+  next(upid: string, pollMs: number): number {
+    const now = this.now();
+    const seen = this.#firstSeen.get(upid);
+    if (seen) seen.last = now;
+    else {
+      if (this.#firstSeen.size >= 1000) for (const [k, v] of this.#firstSeen) if (now - v.last > TASK_FORGET_MS) this.#firstSeen.delete(k);
+      this.#firstSeen.set(upid, { first: now, last: now });
+    }
+    return Math.min(pollMs, Math.max(FIRST_TASK_POLL_MS, now - (seen?.first ?? now)));
+  }
+
+  /** The task ended (or is no longer followed). */
+  done(upid: string): void {
+    this.#firstSeen.delete(upid);
   }
 }
 
