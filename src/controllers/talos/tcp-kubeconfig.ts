@@ -1,8 +1,10 @@
 /**
  * `<cluster>-kubeconfig` for clusters with a TalosControlPlane (CACPPT's duty): type
  * cluster.x-k8s.io/secret, key `value`, an admin client certificate (CN=kubernetes-admin,
- * O=system:masters) signed by `<cluster>-ca`, re-issued when less than six months remain or the
- * control-plane endpoint changed. Owned by the Cluster (controller reference), as CAPI reads it.
+ * O=system:masters) signed by `<cluster>-ca`, re-issued when less than six months remain, the
+ * control-plane endpoint changed or (lab mode) the lab proxy it names is not this process' proxy —
+ * the lab proxy listens on a new port after a restart, and a stale `proxy-url` makes the kubeconfig
+ * unusable. Owned by the Cluster (controller reference), as CAPI reads it.
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
@@ -16,16 +18,20 @@ import { parse } from "yaml";
 export const RENEW_BEFORE_MS = 183 * 24 * 60 * 60 * 1000;
 const VALIDITY_DAYS = 365;
 
-/** Why the stored kubeconfig must be (re)written, or undefined when it is current. */
-export function kubeconfigStale(text: string, server: string, now = Date.now()): string | undefined {
+/**
+ * Why the stored kubeconfig must be (re)written, or undefined when it is current. With `proxy`,
+ * the kubeconfig's `proxy-url` must be `proxy.url` (none when that is undefined).
+ */
+export function kubeconfigStale(text: string, server: string, now = Date.now(), proxy?: { url: string | undefined }): string | undefined {
   if (!text) return "missing";
-  let cfg: { clusters?: { cluster?: { server?: string } }[]; users?: { user?: { "client-certificate-data"?: string } }[] };
+  let cfg: { clusters?: { cluster?: { server?: string; "proxy-url"?: string } }[]; users?: { user?: { "client-certificate-data"?: string } }[] };
   try {
     cfg = parse(text) as typeof cfg;
   } catch {
     return "unreadable";
   }
   if (cfg.clusters?.[0]?.cluster?.server !== server) return "endpoint changed";
+  if (proxy && (cfg.clusters?.[0]?.cluster?.["proxy-url"] || undefined) !== (proxy.url || undefined)) return "lab proxy changed";
   const crt = cfg.users?.[0]?.user?.["client-certificate-data"];
   if (!crt) return "no client certificate";
   const notAfter = certInfo(Buffer.from(crt, "base64").toString()).notAfter.getTime();
@@ -40,7 +46,7 @@ export async function ensureControlPlaneKubeconfig(client: Client, cluster: KObj
   if (!ep?.host || !ep.port) return undefined;
   const server = `https://${ep.host.includes(":") ? `[${ep.host}]` : ep.host}:${ep.port}`;
   const existing = getSecret(client, ns, `${name}-kubeconfig`);
-  const why = kubeconfigStale(secretValue(existing, "value"), server);
+  const why = kubeconfigStale(secretValue(existing, "value"), server, Date.now(), { url: proxyUrl });
   if (!why) return undefined;
   const ca = getSecret(client, ns, `${name}-ca`);
   const caPem = secretValue(ca, "tls.crt");
