@@ -100,6 +100,14 @@ describe.skipIf(!binary)("lab network", () => {
     }
     expect(r.stdout).toBe("node/worker-1\n");
     expect(await k.ok(["get", "pods,ds,ippools", "-A", "-o", "name"])).toBe("pod/p1\ndaemonset.apps/cni-agent\nippool.cni.example.com/default\n");
+    // The kubeconfig the Cluster controller wrote follows the proxy to its new port.
+    const proxyOf = async () => {
+      const r = await api.get<{ data?: { value?: string } }>("/api/v1/namespaces/default/secrets/c1-kubeconfig");
+      return /proxy-url: "?([^"\s]+)/.exec(Buffer.from(r.body.data?.value ?? "", "base64").toString())?.[1];
+    };
+    const until = Date.now() + 15_000;
+    while ((await proxyOf()) !== d.labProxy && Date.now() < until) await Bun.sleep(200);
+    expect(await proxyOf()).toBe(d.labProxy);
   }, 60_000);
 
   it("removes the workload cluster with its Cluster", async () => {

@@ -2,11 +2,13 @@
  * `<cluster>-kubeconfig` for clusters without a control-plane provider: written by the Cluster
  * controller from `<cluster>-ca`, as CAPI does (util/kubeconfig): cluster `<cluster>`, user
  * `<cluster>-admin`, context `<cluster>-admin@<cluster>`, client certificate CN=kubernetes-admin
- * O=system:masters, Secret type cluster.x-k8s.io/secret, key `value`.
+ * O=system:masters, Secret type cluster.x-k8s.io/secret, key `value`. Re-issued (like upstream's
+ * client-certificate rotation) when the endpoint changed, the certificate has less than six months
+ * left, or — in lab mode — the CONNECT proxy moved; a Secret someone else wrote is left alone.
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
-import { buildKubeconfig } from "../../providers/pki/kubeconfig.ts";
+import { buildKubeconfig, kubeconfigStale } from "../../providers/pki/kubeconfig.ts";
 import type { Client } from "../../runtime/client.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { CLUSTER_NAME_LABEL, ownerRefTo } from "./contract.ts";
@@ -19,7 +21,13 @@ const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString(
 export async function ensureClusterKubeconfig(client: Client, cluster: KObject, ctx: ReconcileContext, proxyUrl?: string): Promise<void> {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
-  if (client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-kubeconfig` })) return;
+  const ep = (cluster.spec as { controlPlaneEndpoint: { host: string; port: number } }).controlPlaneEndpoint;
+  const server = `https://${ep.host.includes(":") ? `[${ep.host}]` : ep.host}:${ep.port}`;
+  const existing = client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-kubeconfig` });
+  if (existing) {
+    const ours = existing.type === SECRET_TYPE && existing.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
+    if (!ours || !kubeconfigStale(unb64((existing.data as Record<string, string> | undefined)?.value), server, Date.now(), { url: proxyUrl })) return;
+  }
   const ca = client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-ca` });
   const data = (ca?.data ?? {}) as Record<string, string>;
   if (!data["tls.crt"] || !data["tls.key"]) {
@@ -34,9 +42,8 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
     usage: "client",
     days: 365,
   });
-  const ep = (cluster.spec as { controlPlaneEndpoint: { host: string; port: number } }).controlPlaneEndpoint;
   const kubeconfig = buildKubeconfig({
-    server: `https://${ep.host.includes(":") ? `[${ep.host}]` : ep.host}:${ep.port}`,
+    server,
     caPem,
     clusterName: name,
     userName: `${name}-admin`,
@@ -45,6 +52,11 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
     keyPem: admin.keyPem,
     proxyUrl,
   });
+  if (existing) {
+    await client.update({ ...existing, data: { ...(existing.data as Record<string, string>), value: b64(kubeconfig) } });
+    ctx.log.info({ secret: `${name}-kubeconfig` }, "renewed the cluster kubeconfig");
+    return;
+  }
   await client.create({
     apiVersion: "v1",
     kind: "Secret",

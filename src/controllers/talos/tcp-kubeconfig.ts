@@ -8,35 +8,13 @@
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
-import { certInfo } from "../../providers/pki/cert-info.ts";
-import { buildKubeconfig } from "../../providers/pki/kubeconfig.ts";
+import { buildKubeconfig, kubeconfigStale } from "../../providers/pki/kubeconfig.ts";
 import type { Client } from "../../runtime/client.ts";
 import { CLUSTER_NAME_LABEL, ownerRefTo } from "../core/contract.ts";
-import { b64, getSecret, SECRET_TYPE, secretValue } from "./common.ts";
-import { parse } from "yaml";
-
-export const RENEW_BEFORE_MS = 183 * 24 * 60 * 60 * 1000;
 const VALIDITY_DAYS = 365;
 
-/**
- * Why the stored kubeconfig must be (re)written, or undefined when it is current. With `proxy`,
- * the kubeconfig's `proxy-url` must be `proxy.url` (none when that is undefined).
- */
-export function kubeconfigStale(text: string, server: string, now = Date.now(), proxy?: { url: string | undefined }): string | undefined {
-  if (!text) return "missing";
-  let cfg: { clusters?: { cluster?: { server?: string; "proxy-url"?: string } }[]; users?: { user?: { "client-certificate-data"?: string } }[] };
-  try {
-    cfg = parse(text) as typeof cfg;
-  } catch {
-    return "unreadable";
-  }
-  if (cfg.clusters?.[0]?.cluster?.server !== server) return "endpoint changed";
-  if (proxy && (cfg.clusters?.[0]?.cluster?.["proxy-url"] || undefined) !== (proxy.url || undefined)) return "lab proxy changed";
-  const crt = cfg.users?.[0]?.user?.["client-certificate-data"];
-  if (!crt) return "no client certificate";
-  const notAfter = certInfo(Buffer.from(crt, "base64").toString()).notAfter.getTime();
-  return notAfter - now < RENEW_BEFORE_MS ? "client certificate expires within six months" : undefined;
-}
+export { kubeconfigStale, RENEW_BEFORE_MS } from "../../providers/pki/kubeconfig.ts";
+import { b64, getSecret, SECRET_TYPE, secretValue } from "./common.ts";
 
 /** Writes or renews the kubeconfig; returns what was done (undefined: nothing to do / no CA yet). */
 export async function ensureControlPlaneKubeconfig(client: Client, cluster: KObject, proxyUrl?: string): Promise<string | undefined> {

@@ -2,6 +2,8 @@
  * Kubeconfig files with embedded credentials.
  * @module
  */
+import { parse } from "yaml";
+import { certInfo } from "./cert-info.ts";
 
 export interface KubeconfigOptions {
   server: string;
@@ -49,4 +51,26 @@ export function buildKubeconfig(o: KubeconfigOptions): string {
     "preferences: {}",
     "",
   ].join("\n");
+}
+
+export const RENEW_BEFORE_MS = 183 * 24 * 60 * 60 * 1000;
+
+/**
+ * Why the stored kubeconfig must be (re)written, or undefined when it is current. With `proxy`,
+ * the kubeconfig's `proxy-url` must be `proxy.url` (none when that is undefined).
+ */
+export function kubeconfigStale(text: string, server: string, now = Date.now(), proxy?: { url: string | undefined }): string | undefined {
+  if (!text) return "missing";
+  let cfg: { clusters?: { cluster?: { server?: string; "proxy-url"?: string } }[]; users?: { user?: { "client-certificate-data"?: string } }[] };
+  try {
+    cfg = parse(text) as typeof cfg;
+  } catch {
+    return "unreadable";
+  }
+  if (cfg.clusters?.[0]?.cluster?.server !== server) return "endpoint changed";
+  if (proxy && (cfg.clusters?.[0]?.cluster?.["proxy-url"] || undefined) !== (proxy.url || undefined)) return "lab proxy changed";
+  const crt = cfg.users?.[0]?.user?.["client-certificate-data"];
+  if (!crt) return "no client certificate";
+  const notAfter = certInfo(Buffer.from(crt, "base64").toString()).notAfter.getTime();
+  return notAfter - now < RENEW_BEFORE_MS ? "client certificate expires within six months" : undefined;
 }
