@@ -27,6 +27,8 @@ let network: LabNetwork;
 let nodes: LabTalosNodes;
 let workload: WorkloadServer;
 const clients: TalosClient[] = [];
+/** Further workload API servers (other clusters' endpoints), by host. */
+const extraServers = new Map<string, WorkloadServer>();
 
 interface Config {
   machine: { ca: { crt: string; key: string } };
@@ -62,7 +64,7 @@ async function up(): Promise<void> {
     network,
     dataDir,
     pollMs: 30,
-    workloadServer: async (host, port) => (host === ENDPOINT_HOST && port === 6443 ? workload : undefined),
+    workloadServer: async (host, port) => (port !== 6443 ? undefined : host === ENDPOINT_HOST ? workload : extraServers.get(host)),
   });
   await nodes.start();
 }
@@ -71,6 +73,8 @@ async function down(): Promise<void> {
   for (const c of clients.splice(0)) c.close();
   await nodes.stop();
   await workload.close();
+  for (const s of extraServers.values()) await s.close();
+  extraServers.clear();
   await pve.stop();
 }
 
@@ -283,5 +287,106 @@ describe("lab Talos nodes booted from lab PVE VMs", () => {
     expect(nodes.node(202)).toBeUndefined();
     expect(existsSync(dir)).toBe(false);
     await waitFor(() => nodes.consoleLog(202) === "", 2000, "console log removed");
+  });
+});
+
+describe("lab Talos nodes from multi-document machine configs (contracts v1.14, v1.15)", () => {
+  const cases = [
+    { talosVersion: "v1.14", vmBase: 310, ipBase: 81, endpointHost: "10.10.0.51" },
+    { talosVersion: "v1.15", vmBase: 320, ipBase: 91, endpointHost: "10.10.0.52" },
+  ];
+  for (const { talosVersion, vmBase, ipBase, endpointHost } of cases) {
+    test(`${talosVersion}: control plane and worker boot, answer Version over mTLS, bootstrap etcd and register their Nodes`, async () => {
+      const b = await generateSecretsBundle();
+      const endpoint = `https://${endpointHost}:6443`;
+      const name = `m${talosVersion.replace(/\W/g, "")}`;
+      const gen = (type: "controlplane" | "worker", hostname?: string) =>
+        buildBootstrapData({ generateType: type, bundle: b, clusterName: name, endpoint, kubernetesVersion: "v1.34.2", talosVersion, ...(hostname ? { hostname } : {}) });
+      const cp = gen("controlplane", `${name}-cp-0`);
+      // the multi-document form: no cluster.ca / controlPlane in the v1alpha1 document
+      const v1 = cp.documents[0] as { cluster: Record<string, unknown>; machine: { ca: { crt: string; key: string } } };
+      expect(v1.cluster.ca).toBeUndefined();
+      expect(v1.cluster.controlPlane).toBeUndefined();
+      const caDoc = cp.documents.find((d) => d.kind === "KubeAPIServerCAConfig") as { issuingCA: { cert: string; key: string } };
+      const server = await startWorkloadServer({
+        dir: join(dataDir, "lab", "workloads", "default", name),
+        caPem: pemFromConfig(caDoc.issuingCA.cert),
+        caKeyPem: pemFromConfig(caDoc.issuingCA.key),
+        host: endpointHost,
+        port: 6443,
+        network,
+      });
+      extraServers.set(endpointHost, server);
+      const nodeOf = (n: string): KObject | undefined => {
+        try {
+          return get(server.rest, server.rest.registry.resolve("", "v1", "nodes")!, "", n);
+        } catch {
+          return undefined;
+        }
+      };
+
+      const cpIp = `10.10.0.${ipBase}`;
+      await bootVm(vmBase, `${name}-cp-0`, cp.yaml, cpIp);
+      const node = nodes.node(vmBase);
+      if (!node) throw new Error(`control plane did not come up; console:\n${nodes.consoleLog(vmBase)}`);
+      expect(node.controlPlane).toBe(true);
+      expect(node.hostname).toBe(`${name}-cp-0`);
+      expect(node.config.cluster.controlPlane.endpoint).toBe(endpoint);
+      expect(node.config.cluster.clusterName).toBe(name);
+      expect(clusterKey(node.config)).toBe(b.cluster.id.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+
+      const admin = await issueTalosAdminCertificate({ certPem: pemFromConfig(v1.machine.ca.crt), keyPem: normalizeKeyPem(pemFromConfig(v1.machine.ca.key)) });
+      const c = new TalosClient({ endpoints: [cpIp], ca: v1.machine.ca.crt, crt: admin.certPem, key: admin.keyPem, serverName: `${name}-cp-0`, dialer: network, timeoutMs: 10_000 });
+      clients.push(c);
+      const [v] = await c.version();
+      expect(v!.version!.tag).toBe("v1.14.0");
+      // mTLS: a client certificate from another CA is refused
+      const stranger = await issueTalosAdminCertificate(await createTalosCA());
+      const bad = new TalosClient({ endpoints: [cpIp], ca: v1.machine.ca.crt, crt: stranger.certPem, key: stranger.keyPem, serverName: `${name}-cp-0`, dialer: network, timeoutMs: 5_000 });
+      clients.push(bad);
+      expect(((await bad.version().catch((e: unknown) => e)) as TalosNodeError).code).toBe(14);
+
+      await waitFor(() => nodes.consoleLog(vmBase).includes("kubelet: waiting for etcd (the cluster is not bootstrapped)"), 5000, "the kubelet waiting for etcd");
+      expect(nodeOf(`${name}-cp-0`)).toBeUndefined();
+      await c.bootstrap();
+      const [members] = await c.etcdMemberList();
+      expect(members!.members.map((m) => m.hostname)).toEqual([`${name}-cp-0`]);
+      await within(nodes.registered(vmBase)).catch((e: unknown) => {
+        throw new Error(`${String(e)}; console:\n${nodes.consoleLog(vmBase)}`);
+      });
+      const n = nodeOf(`${name}-cp-0`)!;
+      expect(n.metadata.labels).toMatchObject({ "node-role.kubernetes.io/control-plane": "", "node.kubernetes.io/exclude-from-external-load-balancers": "" });
+      expect((n.spec as { taints?: unknown[] }).taints).toEqual([{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }]);
+      const st = n.status as NodeStatus;
+      expect(st.nodeInfo.kubeletVersion).toBe("v1.34.2");
+      expect(st.nodeInfo.osImage).toBe("Talos (v1.14.0)");
+      expect(st.addresses).toContainEqual({ type: "InternalIP", address: cpIp });
+      expect(nodes.consoleLog(vmBase)).toContain(`kubelet: node ${name}-cp-0 registered with ${endpoint}`);
+
+      // the worker: hostname from meta-data, Kubernetes CA from acceptedCAs, no keys of its own
+      const w = gen("worker");
+      await bootVm(vmBase + 1, `${name}-w-0`, w.yaml, `10.10.0.${ipBase + 1}`);
+      const wn = nodes.node(vmBase + 1);
+      if (!wn) throw new Error(`worker did not come up; console:\n${nodes.consoleLog(vmBase + 1)}`);
+      expect(wn.controlPlane).toBe(false);
+      expect(wn.cluster).toBe(node.cluster);
+      await within(nodes.registered(vmBase + 1)).catch((e: unknown) => {
+        throw new Error(`${String(e)}; console:\n${nodes.consoleLog(vmBase + 1)}`);
+      });
+      const wNode = nodeOf(`${name}-w-0`)!;
+      expect(wNode.metadata.labels?.["node-role.kubernetes.io/control-plane"]).toBeUndefined();
+      expect((wNode.spec as { taints?: unknown[] }).taints).toBeUndefined();
+      expect((wNode.status as NodeStatus).conditions.find((x) => x.type === "Ready")?.status).toBe("True");
+      const [after] = await c.etcdMemberList();
+      expect(after!.members.map((m) => m.hostname)).toEqual([`${name}-cp-0`]);
+    });
+  }
+
+  test("a multi-document config without its Kubernetes CA document: the node stays down and says so", async () => {
+    const cfg = buildBootstrapData({ generateType: "controlplane", bundle, clusterName: "c1", endpoint: ENDPOINT, kubernetesVersion: "v1.34.2", talosVersion: "v1.14", hostname: "c1-noca" });
+    const docs = cfg.documents.filter((d) => d.kind !== "KubeAPIServerCAConfig");
+    await bootVm(330, "c1-noca", encodeDocuments(docs), "10.10.0.99");
+    expect(nodes.node(330)).toBeUndefined();
+    expect(nodes.consoleLog(330)).toContain("KubeAPIServerCAConfig: the Kubernetes CA certificate is required");
   });
 });

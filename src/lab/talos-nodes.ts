@@ -2,7 +2,9 @@
  * Lab Talos nodes: a lab PVE VM that boots with a Talos machine config on its NoCloud (cidata)
  * drive becomes a simulated Talos node, as the nocloud platform of Talos would bring it up:
  *
- * - user-data is the machine config (one or more YAML documents; `#cloud-config` is not one);
+ * - user-data is the machine config (one or more YAML documents; `#cloud-config` is not one), in
+ *   the v1alpha1 form of contracts <= 1.13 or the multi-document form of 1.14+; every field is read
+ *   from the document that carries it for that form (src/providers/talos/lab/config-view.ts);
  *   meta-data gives the platform hostname (`hostname`, else `local-hostname`), the config's
  *   hostname (`machine.network.hostname` or a HostnameConfig document) wins; network-config
  *   (NoCloud v1 or v2, bare or under `network:`) gives the node's address, else the bridge's DHCP.
@@ -32,6 +34,7 @@ import { dhcpLease, parseNetworkConfig } from "../providers/proxmox/lab/guest.ts
 import type { VmRecord } from "../providers/proxmox/lab/state.ts";
 import { normalizeKeyPem, pemFromConfig } from "../providers/talos/api/pem.ts";
 import { LabTalosCluster } from "../providers/talos/lab/cluster.ts";
+import { configView, effectiveConfig, labTalosVersion, v1alpha1Document, type ConfigView } from "../providers/talos/lab/config-view.ts";
 import { LabTalosNode, type TalosMachineConfigLike } from "../providers/talos/lab/node.ts";
 import { decodeDocuments } from "../providers/talos/yaml.ts";
 import type { LabNetwork } from "../providers/workload/dialer.ts";
@@ -80,8 +83,6 @@ interface Running {
   markRegistered: () => void;
 }
 
-/** The lab Talos image's version when the config's installer image names none. */
-const DEFAULT_TALOS = "v1.13.9";
 const tagOf = (image: unknown) => (typeof image === "string" ? /:(v[^:@/]+)(@.*)?$/.exec(image)?.[1] : undefined);
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
@@ -121,32 +122,28 @@ export function readTalosBoot(pve: LabPve, vm: VmRecord): TalosBoot {
   } catch (e) {
     throw new TalosBootError(`failed to load config: ${(e as Error).message}`);
   }
-  const v1 = docs.find((d) => d.version === "v1alpha1");
+  const v1 = v1alpha1Document(docs);
   if (!v1) throw new TalosBootError("failed to load config: the v1alpha1 config document is missing");
-  const machine = obj(v1.machine);
-  const cluster = obj(v1.cluster);
-  const talosVersion = tagOf(obj(machine?.install)?.image) ?? DEFAULT_TALOS;
-  return { docs, ...nodeFacts(pve, vm, docs, v1, machine, cluster, talosVersion) };
+  const view = configView(docs);
+  return { docs, ...nodeFacts(pve, vm, docs, v1, view, labTalosVersion(view)) };
 }
 
-function nodeFacts(
-  pve: LabPve,
-  vm: VmRecord,
-  docs: Record<string, unknown>[],
-  v1: Record<string, unknown>,
-  machine: Record<string, unknown> | undefined,
-  cluster: Record<string, unknown> | undefined,
-  talosVersion: string,
-): Omit<TalosBoot, "docs"> {
+function nodeFacts(pve: LabPve, vm: VmRecord, docs: Record<string, unknown>[], v1: Record<string, unknown>, view: ConfigView, talosVersion: string): Omit<TalosBoot, "docs"> {
+  const machine = obj(v1.machine);
+  const cluster = obj(v1.cluster);
+  const multi = view.multiDocument;
   const problems: string[] = [];
   if (!machine) problems.push("machine: the machine section is required");
-  if (!cluster) problems.push("cluster: the cluster section is required");
-  const type = String(machine?.type ?? "");
+  if (!cluster && !multi) problems.push("cluster: the cluster section is required");
+  const type = view.machineType;
   if (machine && !["controlplane", "init", "worker"].includes(type)) problems.push(`machine.type: unknown machine type ${JSON.stringify(type)}`);
-  if (machine && !obj(machine.ca)?.crt) problems.push("machine.ca: the machine CA certificate is required");
-  const endpoint = String(obj(cluster?.controlPlane)?.endpoint ?? "");
-  if (cluster && !/^https:\/\/[^/]+/.test(endpoint)) problems.push(`cluster.controlPlane.endpoint: ${JSON.stringify(endpoint)} is not an https URL`);
-  if (cluster && !obj(cluster.ca)?.crt) problems.push("cluster.ca: the Kubernetes CA certificate is required");
+  if (machine && !view.machineCA) problems.push("machine.ca: the machine CA certificate is required");
+  const endpoint = view.endpoint ?? "";
+  const endpointField = multi ? "KubeClusterConfig.endpoint" : "cluster.controlPlane.endpoint";
+  if ((cluster || multi) && !/^https:\/\/[^/]+/.test(endpoint)) problems.push(`${endpointField}: ${JSON.stringify(endpoint)} is not an https URL`);
+  if ((cluster || multi) && !view.kubernetesCA) {
+    problems.push(multi ? "KubeAPIServerCAConfig: the Kubernetes CA certificate is required" : "cluster.ca: the Kubernetes CA certificate is required");
+  }
   if (problems.length) throw new TalosBootError(`failed to validate config:\n\t* ${problems.join("\n\t* ")}`);
 
   // hostname: config first (machine.network.hostname or HostnameConfig), then meta-data, else stable
@@ -157,24 +154,23 @@ function nodeFacts(
   } catch {
     // Talos logs and ignores unreadable meta-data
   }
-  const hostnameDoc = docs.find((d) => d.kind === "HostnameConfig");
-  const fromConfig = obj(machine!.network)?.hostname ?? hostnameDoc?.hostname;
+  const fromConfig = view.hostname;
   const fromMeta = meta.hostname ?? meta["local-hostname"];
   const smbiosUuid = /(?:^|,)uuid=([^,]+)/.exec(vm.config.smbios1 ?? "")?.[1] ?? String(vm.vmid);
   const hostname = String(fromConfig || fromMeta || stableHostname(smbiosUuid)).split(".")[0]!.toLowerCase();
 
-  const address = nodeAddress(pve, vm, machine!);
+  const address = nodeAddress(pve, vm, view);
   if (!address) throw new TalosBootError("network: no IPv4 address on any link (no static address in network-config and no DHCP lease)");
 
-  const kubeletDoc = docs.find((d) => d.kind === "KubeletConfig");
-  const kubeletImage = obj(machine!.kubelet)?.image ?? kubeletDoc?.image;
-  const kubeletVersion = tagOf(kubeletImage) ?? "";
-  if (!kubeletVersion) throw new TalosBootError("failed to validate config:\n\t* machine.kubelet.image: a kubelet image with a version tag is required");
-  return { config: v1 as TalosBoot["config"], hostname, address, talosVersion, kubeletVersion };
+  const kubeletVersion = tagOf(view.kubeletImage) ?? "";
+  if (!kubeletVersion) {
+    throw new TalosBootError(`failed to validate config:\n\t* ${multi ? "KubeletConfig.image" : "machine.kubelet.image"}: a kubelet image with a version tag is required`);
+  }
+  return { config: effectiveConfig(docs), hostname, address, talosVersion, kubeletVersion };
 }
 
 /** The node's first IPv4 address: static from network-config or the config, else the DHCP lease. */
-function nodeAddress(pve: LabPve, vm: VmRecord, machine: Record<string, unknown>): string | undefined {
+function nodeAddress(pve: LabPve, vm: VmRecord, view: ConfigView): string | undefined {
   const nics = Object.entries(vm.boot?.nics ?? {}).sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3)));
   const text = vm.boot?.cidata?.files?.["/network-config"];
   const plans = text !== undefined ? parseNetworkConfig(text) : undefined;
@@ -187,10 +183,8 @@ function nodeAddress(pve: LabPve, vm: VmRecord, machine: Record<string, unknown>
     const ip = v4(plan.addresses);
     if (ip) return ip;
   }
-  for (const iface of (machine.network as { interfaces?: { addresses?: string[] }[] } | undefined)?.interfaces ?? []) {
-    const ip = iface.addresses?.map((a) => a.split("/")[0]!).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
-    if (ip) return ip;
-  }
+  const fromConfig = view.addresses.map((a) => a.split("/")[0]!).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+  if (fromConfig) return fromConfig;
   // No static address: DHCP on the first NIC (Talos' default when network-config has none).
   const dhcp = !plans || nics.some(([, nic]) => plans.get(nic.mac)?.dhcp4);
   const first = nics[0]?.[1];
@@ -328,7 +322,7 @@ export class LabTalosNodes {
     const key = clusterKey(boot.config);
     const cluster = this.cluster(key);
     const node = new LabTalosNode({
-      config: boot.config,
+      documents: boot.docs,
       address: boot.address,
       hostname: boot.hostname,
       dataDir: cluster.nodeDir(boot.hostname),

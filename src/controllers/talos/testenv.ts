@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parseAllDocuments } from "yaml";
 import type { KObject } from "../../lib/kobject.ts";
 import { bundledKinds, resolveReferenceVersions } from "../../kinds/index.ts";
 import { bundledHooks, syncBundledCRDs } from "../../kinds/sync.ts";
 import { LabTalosCluster } from "../../providers/talos/lab/cluster.ts";
-import { LabTalosNode, type TalosMachineConfigLike } from "../../providers/talos/lab/node.ts";
+import { LabTalosNode } from "../../providers/talos/lab/node.ts";
 import { LabNetwork } from "../../providers/workload/dialer.ts";
 import { GarbageCollector } from "../../registry/lifecycle/gc.ts";
 import { Registry } from "../../registry/registry.ts";
@@ -101,9 +101,10 @@ export async function startTalosEnv(): Promise<TalosTestEnv> {
         if (!secretName) continue;
         const secret = client.get({ apiVersion: "v1", kind: "Secret", namespace: NS, name: secretName });
         const docs = secretValue(secret, "value");
-        const config = parse(docs.split(/^---$/m)[0]!) as TalosMachineConfigLike;
+        // Every document: from contract 1.14 the fields a node needs are spread over several.
+        const documents = parseAllDocuments(docs).map((d) => d.toJSON() as Record<string, unknown>).filter(Boolean);
         const address = `10.10.0.${next++}`;
-        const node = new LabTalosNode({ config, address, hostname: name, dataDir: lab.nodeDir(name), cluster: lab, network });
+        const node = new LabTalosNode({ documents, address, hostname: name, dataDir: lab.nodeDir(name), cluster: lab, network });
         await node.start();
         nodes.set(name, node);
         await client.patch({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name }, "merge", { status: { addresses: [{ type: "InternalIP", address }] } }, { subresource: "status" });

@@ -47,6 +47,7 @@ import {
 import { normalizeKeyPem, pemFromConfig } from "../api/pem.ts";
 import { tarGz } from "../api/targz.ts";
 import type { ClusterPeer, LabTalosCluster } from "./cluster.ts";
+import { configView, effectiveConfig, labTalosVersion } from "./config-view.ts";
 
 /** The parts of a Talos v1alpha1 machine config the lab node reads. */
 export interface TalosMachineConfigLike {
@@ -65,7 +66,10 @@ export interface TalosMachineConfigLike {
 }
 
 export interface LabTalosNodeOptions {
-  config: TalosMachineConfigLike;
+  /** The v1alpha1 document (or a config already folded by `effectiveConfig`); ignored when `documents` is given. */
+  config?: TalosMachineConfigLike;
+  /** All documents of the machine config (any contract): the node reads each field from the document that carries it. */
+  documents?: Record<string, unknown>[];
   address: string;
   hostname: string;
   /** Where this node keeps its state (e.g. DATA_DIR/lab/talos/<cluster>/nodes/<hostname>). */
@@ -153,7 +157,9 @@ export class LabTalosNode implements ClusterPeer {
     this.#opts = opts;
     this.address = opts.address;
     this.hostname = opts.hostname;
-    this.config = opts.config;
+    if (opts.documents) this.config = effectiveConfig(opts.documents);
+    else if (opts.config) this.config = opts.config;
+    else throw new Error("LabTalosNode: a machine config (config or documents) is required");
     this.cluster = opts.cluster;
     mkdirSync(opts.dataDir, { recursive: true });
     this.#stateFile = join(opts.dataDir, "state.json");
@@ -191,8 +197,8 @@ export class LabTalosNode implements ClusterPeer {
   }
   get talosVersion(): string {
     if (this.#opts.talosVersion) return this.#opts.talosVersion;
-    const tag = /:(v[^:@/]+)$/.exec(this.config.machine.install?.image ?? "")?.[1];
-    return tag ?? "v1.13.9";
+    const view = this.#opts.documents ? configView(this.#opts.documents) : undefined;
+    return labTalosVersion({ installImage: this.config.machine.install?.image, multiDocument: view?.multiDocument ?? false });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------

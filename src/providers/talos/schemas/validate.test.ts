@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildBootstrapData } from "../bootstrap-data.ts";
+import { parseContract } from "../contract.ts";
+import { generateMachineConfig } from "../generate.ts";
 import { generateSecretsBundle } from "../secrets.ts";
 import { schemaFor, validateMachineConfig } from "./validate.ts";
 
@@ -41,5 +43,12 @@ describe("Talos machine config schema validation (bundled schemas)", () => {
     expect(r.errors).toContain("v1alpha1 (document 1): /machine/certSANs: must be array");
     expect(r.errors).toContain("v1alpha1/NoSuchConfig: document type not known to Talos v1.13.9");
     expect(r.errors.some((e) => e.startsWith("v1alpha1/HostnameConfig: /auto: must be equal to one of the allowed values"))).toBe(true);
+  });
+
+  test("an UnattendedInstallConfig (what Talos emits; the 1.14 schema spells the kind UnattendedInstall) is valid", async () => {
+    const bundle = await generateSecretsBundle();
+    const docs = generateMachineConfig({ bundle, clusterName: "c1", endpoint: "https://10.10.0.50:6443", kubernetesVersion: "v1.33.1", contract: parseContract("v1.14"), type: "controlplane", installDisk: "/dev/vda" });
+    expect(docs.some((d) => d.kind === "UnattendedInstallConfig")).toBe(true);
+    expect(validateMachineConfig(docs, "v1.14").errors).toEqual([]);
   });
 });

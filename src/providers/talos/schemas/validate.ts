@@ -50,6 +50,14 @@ function compiledFor(minor: string): Compiled {
   return c;
 }
 
+/**
+ * The published 1.14+ schemas spell this kind `UnattendedInstall`; Talos itself emits and
+ * accepts `UnattendedInstallConfig`.
+ */
+function schemaSpelling(doc: Record<string, unknown>): Record<string, unknown> {
+  return doc.kind === "UnattendedInstallConfig" ? { ...doc, kind: "UnattendedInstall" } : doc;
+}
+
 /** The `$defs` entry a document is an instance of, or undefined for an unknown document type. */
 function defFor(c: Compiled, doc: Record<string, unknown>): string | undefined {
   if ("version" in doc && !("kind" in doc)) return "v1alpha1.Config";
@@ -93,8 +101,9 @@ export function validateMachineConfig(docs: Record<string, unknown>[], talosVers
   const { minor, version } = schemaFor(talosVersion);
   const c = compiledFor(minor);
   const errors: string[] = [];
-  docs.forEach((doc, i) => {
-    const label = "kind" in doc ? `${String(doc.apiVersion)}/${String(doc.kind)}` : `v1alpha1 (document ${i + 1})`;
+  docs.forEach((original, i) => {
+    const doc = schemaSpelling(original);
+    const label = "kind" in original ? `${String(original.apiVersion)}/${String(original.kind)}` : `v1alpha1 (document ${i + 1})`;
     const def = defFor(c, doc);
     if (!def) {
       errors.push(`${label}: document type not known to Talos ${version}`);
