@@ -36,7 +36,7 @@ import { Manager } from "../runtime/manager.ts";
 import { controllerSetups } from "../controllers/index.ts";
 import { directDialer } from "../providers/workload/dialer.ts";
 import { SecretWorkloadClusters } from "../providers/workload/clusters.ts";
-import { startLab, type Lab } from "../lab/lab.ts";
+import type { Lab } from "../lab/lab.ts";
 
 export const INITIAL_NAMESPACES = ["default", "kube-system", "kube-public"];
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -99,7 +99,8 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   housekeeping.start();
 
   const manager = new Manager(rest);
-  const lab = config.lab.enabled ? await startLab(manager, config) : undefined;
+  // Lab mode (simulated PVE, Talos nodes with their gRPC stack) loads only when asked for.
+  const lab = config.lab.enabled ? await (await import("../lab/lab.ts")).startLab(manager, config) : undefined;
   const workloads = new SecretWorkloadClusters(manager.client("workload-access"), lab?.network ?? directDialer);
   const secrets = manager.informers.forKind("v1", "Secret");
   if (secrets) workloads.followSecrets(secrets);
