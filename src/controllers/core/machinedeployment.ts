@@ -45,6 +45,7 @@ import {
 } from "./contract.ts";
 import {
   actualReplicaCount,
+  adoptionCandidates,
   aggregateStatusVersions,
   availableReplicaCount,
   byCreationTimestamp,
@@ -108,14 +109,7 @@ export function setupMachineDeploymentController(m: Manager): void {
   if (sets) {
     c.watchOwned(sets, { group: CAPI_GROUP, kind: "MachineDeployment" });
     // Orphan MachineSets: every deployment whose (non-empty) selector matches may adopt them.
-    c.watchMapped(sets, (obj) => {
-      if (obj.metadata.ownerReferences?.some((r) => r.controller)) return [];
-      if (!obj.metadata.labels || !Object.keys(obj.metadata.labels).length) return [];
-      return mds
-        .list(obj.metadata.namespace)
-        .filter((md) => !selectorIsEmpty(specOf(md).selector) && selectorMatches(specOf(md).selector, obj.metadata.labels))
-        .map((md) => ({ namespace: md.metadata.namespace, name: md.metadata.name! }));
-    });
+    c.watchMapped(sets, (obj) => adoptionCandidates(mds.list(obj.metadata.namespace), obj, true));
   }
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {

@@ -45,6 +45,7 @@ import {
   type ContractRef,
 } from "./contract.ts";
 import {
+  adoptionCandidates,
   conditionIsFalse,
   conditionIsTrue,
   DISABLE_MACHINE_CREATE_ANNOTATION,
@@ -56,7 +57,6 @@ import {
   REMEDIATE_MACHINE_ANNOTATION,
   REVISION_ANNOTATION,
   scaledValue,
-  selectorMatches,
   selectorString,
   setV1Beta1,
   setV1Beta1Summary,
@@ -96,14 +96,7 @@ export function setupMachineSetController(m: Manager): void {
   if (machines) {
     c.watchOwned(machines, { group: CAPI_GROUP, kind: "MachineSet" });
     // Orphans: every MachineSet whose selector matches may adopt them.
-    c.watchMapped(machines, (obj) => {
-      if (obj.metadata.ownerReferences?.some((r) => r.controller)) return [];
-      if (!obj.metadata.labels || !Object.keys(obj.metadata.labels).length) return [];
-      return sets
-        .list(obj.metadata.namespace)
-        .filter((ms) => selectorMatches(specOf(ms).selector, obj.metadata.labels))
-        .map((ms) => ({ namespace: ms.metadata.namespace, name: ms.metadata.name! }));
-    });
+    c.watchMapped(machines, (obj) => adoptionCandidates(sets.list(obj.metadata.namespace), obj, false));
   }
   const mds = m.informers.forKind(CAPI_VERSION, "MachineDeployment");
   if (mds) {

@@ -745,3 +745,15 @@ export function setMachineSummaryConditions(owner: KObject, machines: KObject[],
     setCondition(owner, { type: "Remediating", status: "True", reason: "Remediating", message: agg.message });
   }
 }
+
+/**
+ * For an object without a controller: the owners in its namespace whose selector matches its
+ * labels (each may adopt it). Upstream skips owners with an empty selector for MachineSets.
+ */
+export function adoptionCandidates(owners: KObject[], orphan: KObject, skipEmptySelector: boolean): { namespace?: string; name: string }[] {
+  if (orphan.metadata.ownerReferences?.some((r) => r.controller)) return [];
+  if (!orphan.metadata.labels || !Object.keys(orphan.metadata.labels).length) return [];
+  return owners
+    .filter((o) => !(skipEmptySelector && selectorIsEmpty(specOf(o).selector)) && selectorMatches(specOf(o).selector, orphan.metadata.labels))
+    .map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name! }));
+}
