@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { KObject } from "../lib/kobject.ts";
 import { InProcessBackend } from "../providers/proxmox/inprocess.ts";
 import { createLabPve, INSTANT_LATENCIES, type LabPve } from "../providers/proxmox/lab/index.ts";
-import { waitFor } from "../providers/proxmox/lab/testing.ts";
+import { openTerminal, waitFor } from "../providers/proxmox/lab/testing.ts";
 import { TalosClient, TalosNodeError } from "../providers/talos/api/client.ts";
 import { createTalosCA, issueTalosAdminCertificate, normalizeKeyPem, pemFromConfig } from "../providers/talos/api/pki.ts";
 import { buildBootstrapData } from "../providers/talos/bootstrap-data.ts";
@@ -229,6 +229,18 @@ describe("lab Talos nodes booted from lab PVE VMs", () => {
     expect(console).toContain("failed to validate config against the v1.13.9 schema");
     expect(console).toContain('/machine/kubelet: unknown field "extraArgz"');
     expect(console).toContain("boot halted");
+    // and what a user sees in the PVE web console (termproxy + vncwebsocket over the lab's HTTPS API)
+    const https = await pve.serveHttps({ host: "127.0.0.1", port: 0 });
+    try {
+      const term = await openTerminal(https, "pve1", 203);
+      await waitFor(() => term.text().includes("boot halted"), 5000, "the console through termproxy");
+      expect(term.text()).toStartWith("OKstarting serial terminal on interface serial0\r\n");
+      expect(term.text()).toContain(`/machine/kubelet: unknown field "extraArgz"`);
+      term.close();
+      await term.closed;
+    } finally {
+      await https.close();
+    }
     expect(workloadNode("c1-bad")).toBeUndefined();
   });
 

@@ -10,7 +10,8 @@
  *   (NoCloud v1 or v2, bare or under `network:`) gives the node's address, else the bridge's DHCP.
  * - every document is validated against the JSON schema of the node's Talos minor
  *   (src/providers/talos/schemas); an invalid config keeps the node down and says why on its
- *   console, DATA_DIR/lab/console/<vmid>.log (the VM's serial console, appended per boot).
+ *   console (serial0 of the lab PVE: DATA_DIR/lab/console/<vmid>.log, appended per boot, and
+ *   what `POST …/termproxy` + `vncwebsocket` or the PVE web console show).
  * - the node's machine API ({@link LabTalosNode}) answers at `<address>:50000` on the lab LAN,
  *   with the etcd simulation of its cluster ({@link LabTalosCluster}, DATA_DIR/lab/talos/<id>).
  * - its kubelet starts when Talos would start it (control plane: once it is an etcd member;
@@ -24,7 +25,7 @@
  * wiped); on start every running VM's node comes back.
  * @module
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
 import { parse } from "yaml";
@@ -248,26 +249,20 @@ export class LabTalosNodes {
     return c;
   }
 
-  /** The VM's serial console log. */
+  /** The VM's serial console log (kept by the lab PVE, readable through its termproxy). */
   consolePath(vmid: number): string {
-    return join(this.#o.dataDir, "lab", "console", `${vmid}.log`);
+    return this.#o.pve.host.serial.path(vmid);
   }
   consoleLog(vmid: number): string {
-    try {
-      return readFileSync(this.consolePath(vmid), "utf8");
-    } catch {
-      return "";
-    }
+    return this.#o.pve.host.serial.read(vmid);
   }
 
   #console(vmid: number, line: string): void {
-    const file = this.consolePath(vmid);
-    mkdirSync(join(file, ".."), { recursive: true });
     const text = line
       .split("\n")
       .map((l) => `${new Date().toISOString()} [talos] ${l}`)
       .join("\n");
-    appendFileSync(file, text + "\n");
+    this.#o.pve.host.serial.write(vmid, text + "\n");
   }
 
   #onEvent(e: LabEvent): void {
@@ -374,7 +369,6 @@ export class LabTalosNodes {
       const dir = this.#nodeDirs.get(vmid);
       if (dir) rmSync(dir, { recursive: true, force: true });
       this.#nodeDirs.delete(vmid);
-      rmSync(this.consolePath(vmid), { force: true });
     }
   }
 

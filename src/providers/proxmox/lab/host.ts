@@ -14,6 +14,8 @@ import { isCdrom, isDriveKey, memoryMiB, parseDrive, parseSize } from "./propert
 import type { LabState, VmRecord, VmStat } from "./state.ts";
 import type { StateFile } from "./store.ts";
 import type { TaskEngine } from "./tasks.ts";
+import { SerialConsoles } from "./serial-console.ts";
+import { TermProxies } from "./termproxy.ts";
 
 export interface LabEvent {
   type: "vm-created" | "vm-started" | "vm-stopped" | "vm-destroyed";
@@ -25,6 +27,9 @@ export class LabHost {
   readonly locks = new LockTable();
   dice: Dice;
   tasks!: TaskEngine;
+  /** What guests print on their serial ports. */
+  readonly serial: SerialConsoles;
+  readonly terminals = new TermProxies(this);
   #listeners = new Set<(e: LabEvent) => void>();
 
   constructor(
@@ -37,6 +42,7 @@ export class LabHost {
     private readonly file: StateFile,
   ) {
     this.dice = new Dice(faults.seed);
+    this.serial = new SerialConsoles(dir);
   }
 
   now(): number {

@@ -10,12 +10,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { KeyPairPem } from "../../pki/certs.ts";
 import type { LabApi, RequestOptions } from "./api.ts";
 import type { LabHost } from "./host.ts";
 import type { RawParams } from "./verify.ts";
 import { stageUpload } from "./handlers/storage.ts";
+import { acceptWebSocket, refuseUpgrade } from "./websocket.ts";
 
 export interface LabTls {
   ca: KeyPairPem;
@@ -120,6 +122,27 @@ function requestOptions(req: IncomingMessage): RequestOptions {
   return { via: "cli", cli: true, argv: argv as string[] };
 }
 
+const VNC_WEBSOCKET = /^\/api2\/json\/nodes\/[^/]+\/qemu\/[^/]+\/vncwebsocket$/;
+
+/**
+ * pveproxy's websocket proxy: the `vncwebsocket` call must succeed (API token, ticket, VM), then
+ * the connection is bridged to the termproxy listening on `port`; nothing there closes it.
+ */
+async function upgrade(host: LabHost, api: LabApi, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  try {
+    const url = new URL(req.url ?? "/", "https://lab");
+    if (!VNC_WEBSOCKET.test(url.pathname)) return refuseUpgrade(socket, 501, `Method 'GET ${url.pathname}' not implemented`);
+    const params: RawParams = {};
+    for (const [k, v] of url.searchParams) addParam(params, k, v);
+    const out = await api.request("GET", url.pathname, params, req.headers.authorization, { via: "https" });
+    if (out.status !== 200) return refuseUpgrade(socket, out.status, out.reason);
+    const ws = acceptWebSocket(req, socket, head);
+    if (ws && !host.terminals.connect(Number(params.port), ws)) ws.close(1011);
+  } catch (e) {
+    refuseUpgrade(socket, 400, (e as Error).message);
+  }
+}
+
 export async function serveHttps(host: LabHost, api: LabApi, tls: LabTls, listen: { host?: string; port?: number }): Promise<RunningHttps> {
   const server = createServer({ key: tls.server.keyPem, cert: tls.server.certPem }, (req, res) => {
     void (async () => {
@@ -141,6 +164,7 @@ export async function serveHttps(host: LabHost, api: LabApi, tls: LabTls, listen
       }
     })();
   });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(host, api, req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port ?? 0, listen.host ?? "127.0.0.1", () => resolve());

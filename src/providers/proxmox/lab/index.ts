@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { AccessLog } from "./access-log.ts";
 import { LabApi, type LabAuth, type LabResponse, type RequestOptions } from "./api.ts";
 import { clusterHandlers } from "./handlers/cluster.ts";
+import { consoleHandlers } from "./handlers/console.ts";
 import { cloneHandler, cloneWorker } from "./handlers/clone.ts";
 import { guestHandlers } from "./handlers/guest-api.ts";
 import { createWorker, destroyWorker, lifecycleHandlers, resizeWorker, templateWorker } from "./handlers/lifecycle.ts";
@@ -31,6 +32,7 @@ import { Router } from "./router.ts";
 import { initialState } from "./state.ts";
 import { StateFile } from "./store.ts";
 import { TaskEngine } from "./tasks.ts";
+import { termproxyWorker } from "./termproxy.ts";
 import type { RawParams } from "./verify.ts";
 
 export { INSTANT_LATENCIES, LAB_LATENCIES, NO_FAULTS, type LabFaults, type LabLatencies } from "./options.ts";
@@ -95,11 +97,12 @@ const WORKERS = {
   config: configWorker,
   imgcopy: imgcopyWorker,
   imgdel: imgdelWorker,
+  termproxy: termproxyWorker,
 };
 
 function buildRouter(): Router {
   const r = new Router();
-  r.addAll({ ...clusterHandlers, ...vmHandlers, ...lifecycleHandlers, ...powerHandlers, ...guestHandlers, ...taskHandlers, ...storageHandlers, "POST /nodes/{node}/qemu/{vmid}/clone": cloneHandler });
+  r.addAll({ ...clusterHandlers, ...vmHandlers, ...lifecycleHandlers, ...powerHandlers, ...guestHandlers, ...taskHandlers, ...storageHandlers, ...consoleHandlers, "POST /nodes/{node}/qemu/{vmid}/clone": cloneHandler });
   const missing = r.missing();
   if (missing.length) throw new Error(`lab PVE: endpoints without handler: ${missing.join(", ")}`);
   return r;

@@ -15,7 +15,9 @@ export type Step =
   | { lock: string; mode: LockMode; timeoutMs: number; error: string }
   | { unlock: string }
   | { sleep: number }
-  | { run: () => void };
+  | { run: () => void }
+  /** Waits for something outside the task (a terminal session ending); a rejection fails it. */
+  | { await: () => Promise<void> };
 
 export interface WorkerContext {
   host: LabHost;
@@ -173,6 +175,29 @@ export class TaskEngine {
         delete t.held[s.unlock];
         this.#next(t);
         continue;
+      }
+      if ("await" in s) {
+        this.#waiting.add(upid);
+        let waited: Promise<void>;
+        try {
+          waited = s.await();
+        } catch (e) {
+          this.#waiting.delete(upid);
+          return this.#fail(t, e);
+        }
+        waited.then(
+          () => {
+            this.#waiting.delete(upid);
+            if (t.status !== "running" || this.#stopped) return;
+            this.#next(t);
+            this.advance(upid);
+          },
+          (e: unknown) => {
+            this.#waiting.delete(upid);
+            if (t.status === "running" && !this.#stopped) this.#fail(t, e);
+          },
+        );
+        return;
       }
       if ("sleep" in s) {
         this.#waiting.add(upid);

@@ -148,3 +148,39 @@ export function buildIso(label: string, files: Record<string, string>, mode: "jo
   names.forEach((n, i) => img.write(files[n]!, extents[i]! * SECTOR, "utf8"));
   return img;
 }
+
+export interface TerminalSession {
+  /** Everything received so far, as text. */
+  text(): string;
+  closed: Promise<void>;
+  close(): void;
+}
+
+/**
+ * What the PVE web console does for a serial terminal: `POST …/termproxy`, then a websocket to
+ * `…/vncwebsocket?port&vncticket` with the API token, `USER:TICKET\n` as the first message.
+ */
+export async function openTerminal(srv: { url: string; token: string; caPem: string }, node: string, vmid: number, serial?: string): Promise<TerminalSession & { upid: string }> {
+  const auth = { Authorization: `PVEAPIToken=${srv.token}` };
+  const res = await fetch(`${srv.url}/api2/json/nodes/${node}/qemu/${vmid}/termproxy`, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/x-www-form-urlencoded" },
+    body: serial ? `serial=${serial}` : "",
+    tls: { ca: srv.caPem },
+  } as RequestInit);
+  if (res.status !== 200) throw new Error(`termproxy: ${res.status} ${res.statusText}`);
+  const { data } = (await res.json()) as { data: { port: number; ticket: string; user: string; upid: string } };
+  const wsUrl = `${srv.url.replace(/^https/, "wss")}/api2/json/nodes/${node}/qemu/${vmid}/vncwebsocket?port=${data.port}&vncticket=${encodeURIComponent(data.ticket)}`;
+  const ws = new WebSocket(wsUrl, { protocols: ["binary"], headers: auth, tls: { ca: srv.caPem } } as never);
+  ws.binaryType = "arraybuffer";
+  let received = "";
+  const decoder = new TextDecoder();
+  ws.onmessage = (m) => (received += typeof m.data === "string" ? m.data : decoder.decode(m.data as ArrayBuffer, { stream: true }));
+  const closed = new Promise<void>((resolve) => (ws.onclose = () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("vncwebsocket: the upgrade was refused"));
+  });
+  ws.send(`${data.user}:${data.ticket}\n`);
+  return { upid: data.upid, text: () => received, closed, close: () => ws.close() };
+}

@@ -244,6 +244,7 @@ export const cloneWorker: Worker = {
     const vm = host.vm(d.newid);
     if (vm && vm.node === d.node) {
       delete host.state.vms[String(d.newid)];
+      host.serial.remove(d.newid);
       host.emit({ type: "vm-destroyed", vmid: d.newid, node: d.node });
     }
     host.changed();

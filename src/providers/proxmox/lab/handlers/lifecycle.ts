@@ -210,6 +210,7 @@ export const destroyWorker: Worker = {
             delete host.state.vms[String(d.vmid)];
             delete host.state.execs[String(d.vmid)];
             host.changed();
+            host.serial.remove(d.vmid);
             host.emit({ type: "vm-destroyed", vmid: d.vmid, node: d.node });
           },
         },

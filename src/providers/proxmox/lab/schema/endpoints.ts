@@ -43,6 +43,8 @@ export const LAB_ENDPOINTS = [
   "GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
   "POST /nodes/{node}/qemu/{vmid}/agent/exec",
   "GET /nodes/{node}/qemu/{vmid}/agent/exec-status",
+  "POST /nodes/{node}/qemu/{vmid}/termproxy",
+  "GET /nodes/{node}/qemu/{vmid}/vncwebsocket",
   "GET /nodes/{node}/tasks",
   "GET /nodes/{node}/tasks/{upid}",
   "DELETE /nodes/{node}/tasks/{upid}",
