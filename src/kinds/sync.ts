@@ -6,6 +6,7 @@
 import { deepEqual } from "../lib/kobject.ts";
 import { log } from "../lib/log.ts";
 import type { CRDObject } from "../registry/crd/to-resource.ts";
+import { withTrustedCRDRules } from "../registry/builtin/crd.ts";
 import { CRD_RESOURCE, type Registry } from "../registry/registry.ts";
 import { systemContext } from "../registry/rest/context.ts";
 import { create } from "../registry/rest/create.ts";
@@ -19,6 +20,10 @@ export function bundledHooks(kinds: BundledKind[]): Map<string, KindHooks> {
 }
 
 export function syncBundledCRDs(d: RestDeps, kinds: BundledKind[]): void {
+  withTrustedCRDRules(() => syncAll(d, kinds));
+}
+
+function syncAll(d: RestDeps, kinds: BundledKind[]): void {
   const crds = requireCRDResource(d.registry);
   const ctx = systemContext("capx-appliance");
   for (const { crd } of kinds) {

@@ -177,6 +177,30 @@ describe("Store", () => {
 });
 
 describe("openDatabase", () => {
+  it("migrates to exactly what drizzle's own migrator builds, and each accepts the other's database", () => {
+    using dir = tempDir();
+    const ours = join(dir.path, "ours.db");
+    const theirs = join(dir.path, "theirs.db");
+    openDatabase(ours).close();
+    const raw = new Database(theirs, { create: true });
+    const { drizzle } = require("drizzle-orm/bun-sqlite") as typeof import("drizzle-orm/bun-sqlite");
+    const orm = drizzle(raw) as unknown as { dialect: { migrate(m: unknown[], s: unknown, c: object): void }; session: unknown };
+    orm.dialect.migrate(embeddedMigrations(), orm.session, { migrationsTable: "__drizzle_migrations" });
+    raw.close();
+    const dump = (path: string) => {
+      const db = new Database(path);
+      const schema = db.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").all();
+      const applied = db.query("SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at").all();
+      db.close();
+      return { schema, applied };
+    };
+    expect(dump(ours)).toEqual(dump(theirs));
+    expect(dump(ours).applied).toHaveLength(embeddedMigrations().length);
+    // nothing pending on either: opening changes nothing
+    openDatabase(theirs).close();
+    expect(dump(theirs)).toEqual(dump(ours));
+  });
+
   it("refuses a database migrated by a newer appliance", () => {
     using dir = tempDir();
     const path = join(dir.path, "state.db");
