@@ -73,6 +73,9 @@ export function setupClusterController(m: Manager, env: Pick<ControllerEnv, "lab
   external.onChange = (obj) => {
     const name = obj.metadata.labels?.[CLUSTER_NAME_LABEL] ?? obj.metadata.ownerReferences?.find((r) => r.kind === "Cluster")?.name;
     if (name) c.enqueue({ namespace: obj.metadata.namespace, name });
+    // Not adopted yet (a file applied Cluster first): the Clusters naming it look again now,
+    // where upstream waits for its 30 s requeue.
+    else for (const cl of referencing(clusters.list(obj.metadata.namespace), obj)) c.enqueue({ namespace: cl.metadata.namespace, name: cl.metadata.name });
   };
   const toCluster = (o: KObject) => (o.metadata.labels?.[CLUSTER_NAME_LABEL] ? [{ namespace: o.metadata.namespace, name: o.metadata.labels[CLUSTER_NAME_LABEL]! }] : []);
   for (const kind of ["MachineDeployment", "MachineSet"]) {
@@ -84,6 +87,14 @@ export function setupClusterController(m: Manager, env: Pick<ControllerEnv, "lab
   const machines = m.informers.forKind(CAPI_VERSION, "Machine");
   if (machines) c.watchMapped(machines, (o) => (inDeployment(o) ? [] : toCluster(o)));
   m.add(c);
+}
+
+function referencing(clusters: KObject[], obj: KObject): KObject[] {
+  const names = (r: ContractRef | undefined) => r !== undefined && r.kind === obj.kind && r.name === obj.metadata.name;
+  return clusters.filter((cl) => {
+    const spec = (cl.spec ?? {}) as ClusterSpec;
+    return names(spec.infrastructureRef) || names(spec.controlPlaneRef);
+  });
 }
 
 async function reconcile(
