@@ -75,7 +75,7 @@ export function setupClusterController(m: Manager, env: Pick<ControllerEnv, "lab
     if (name) c.enqueue({ namespace: obj.metadata.namespace, name });
     // Not adopted yet (a file applied Cluster first): the Clusters naming it look again now,
     // where upstream waits for its 30 s requeue.
-    else for (const cl of referencing(clusters.list(obj.metadata.namespace), obj)) c.enqueue({ namespace: cl.metadata.namespace, name: cl.metadata.name });
+    else for (const cl of referencing(clusters.list(obj.metadata.namespace), obj)) c.enqueue({ namespace: cl.metadata.namespace, name: cl.metadata.name! });
   };
   const toCluster = (o: KObject) => (o.metadata.labels?.[CLUSTER_NAME_LABEL] ? [{ namespace: o.metadata.namespace, name: o.metadata.labels[CLUSTER_NAME_LABEL]! }] : []);
   for (const kind of ["MachineDeployment", "MachineSet"]) {

@@ -71,6 +71,10 @@ describe("TalosControlPlane controller", () => {
     expect(boots[0]!.hostname).toBe(first.hostname);
     expect(env.lab.members.map((m) => m.hostname).sort()).toEqual(ms.map((m) => m.metadata.name!).sort());
     expect(tcp().metadata.annotations?.[BOOTSTRAP_ANNOTATION]).toBe(`${first.hostname}/${first.address}`);
+    // the machine template is the Cluster's (not controlled), so deleting the Cluster removes it
+    const tmpl = env.client.get({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", namespace: NS, name: "cp-tmpl" })!;
+    expect(tmpl.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "Cluster", name: CLUSTER })]);
+    expect(tmpl.metadata.ownerReferences![0]!.controller).toBeFalsy();
 
     const st = tcpStatus();
     expect(st).toMatchObject({ replicas: 3, readyReplicas: 3, unavailableReplicas: 0, initialized: true, ready: true, bootstrapped: true });

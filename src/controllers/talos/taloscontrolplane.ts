@@ -21,7 +21,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, isPaused, ownerOfKind } from "../core/contract.ts";
+import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, ensureOwnerRef, isPaused, ownerOfKind } from "../core/contract.ts";
 import { parseSecretsBundle } from "../../providers/talos/secrets.ts";
 import { ensureTalosconfig, parseTalosconfig } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
@@ -86,6 +86,16 @@ function infrastructureProvisioned(cluster: KObject): boolean {
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** As upstream: the Cluster owns the machine template, so deleting the Cluster removes it. */
+async function ownInfrastructureTemplate(client: Client, cluster: KObject, spec: TalosControlPlaneSpec, ns: string): Promise<void> {
+  const ref = spec.infrastructureTemplate;
+  if (!ref?.apiVersion || !ref.kind?.endsWith("Template") || !ref.name) return;
+  const tmpl = client.get({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: ns, name: ref.name });
+  if (!tmpl) return;
+  const after = structuredClone(tmpl);
+  if (ensureOwnerRef(after, cluster, false)) await patchObject(client, tmpl, after, false);
+}
+
 async function reconcile(client: Client, recorder: EventRecorder, env: TalosControllersEnv, req: Request, ctx: ReconcileContext): Promise<Result | void> {
   const requeueMs = env.requeueMs ?? 10_000;
   const current = client.get({ apiVersion: TCP_VERSION, kind: "TalosControlPlane", namespace: req.namespace, name: req.name });
@@ -111,6 +121,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
     await patchObject(client, current, tcp);
   };
 
+  await ownInfrastructureTemplate(client, cluster, spec, ns);
   if (!infrastructureProvisioned(cluster)) {
     cond({ type: "Ready", status: "False", severity: "Info", reason: "WaitingForClusterInfrastructure" });
     await save();
