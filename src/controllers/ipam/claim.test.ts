@@ -141,6 +141,20 @@ describe("in-cluster IPAM controller", () => {
     expect(getClaim(e, "a")).toBeUndefined();
   });
 
+  it("keeps no reuse grace for the claims of a Cluster being deleted", async () => {
+    const e = await start();
+    const cluster = { apiVersion: "cluster.x-k8s.io/v1beta2", kind: "Cluster", namespace: "default", name: "gone" };
+    await e.client.create({ apiVersion: cluster.apiVersion, kind: "Cluster", metadata: { name: "gone", namespace: "default", finalizers: ["test/hold"] }, spec: { infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "ProxmoxCluster", name: "gone" } } });
+    await e.client.create(pool("graced", { addresses: ["10.4.0.10-10.4.0.11"], prefix: 24, addressReuseGracePeriodSeconds: 300 }));
+    await e.client.create(claim("kept", "graced", { cluster: "gone" }));
+    await waitFor("allocation", () => addressOf(e, "kept") === "10.4.0.10");
+    await e.client.delete({ apiVersion: V1B2, kind: "IPAddressClaim", namespace: "default", name: "kept" });
+    await e.m.idle(0, 5_000).catch(() => {});
+    expect(getClaim(e, "kept")?.metadata.deletionTimestamp).toBeString(); // the Cluster stays: 300 s of grace
+    await e.client.delete(cluster);
+    await waitFor("the address released without waiting for the grace period", () => !getClaim(e, "kept") && !getAddress(e, "kept"), 5_000);
+  });
+
   it("says when the pool does not exist and allocates once it appears", async () => {
     const e = await start();
     await e.client.create(claim("early", "later"));

@@ -13,8 +13,8 @@
  *   deletionTimestamp; not when the pool is gone or going) the IPAddress is deleted and the
  *   finalizer removed.
  *
- * Beyond upstream, which leaves claim status conditions alone: the `Ready` condition (and its
- * deprecated v1beta1 twin) with Cluster API's IPAddressClaim reasons — True/`Ready` once
+ * Beyond upstream: no reuse grace when the claim's Cluster is being deleted or gone; and, where
+ * upstream leaves claim status conditions alone, the `Ready` condition (and its deprecated v1beta1 twin) with Cluster API's IPAddressClaim reasons — True/`Ready` once
  * allocated, False/`PoolNotReady` while the pool does not exist, False/`PoolExhausted` when no
  * address is free, False/`AllocationFailed` otherwise.
  * @module
@@ -74,12 +74,14 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
   const deleting = Boolean(current.metadata.deletionTimestamp);
 
   const clusterName = clusterNameOfClaim(current);
+  let clusterGoing = false;
   if (clusterName) {
     const cluster = d.cached.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: current.metadata.namespace, name: clusterName });
     if (!cluster && !deleting) {
       ctx.log.info({ cluster: clusterName }, "IPAddressClaim linked to a cluster that is not found, skipping reconciliation");
       return;
     }
+    clusterGoing = !cluster || Boolean(cluster.metadata.deletionTimestamp);
     if (cluster && clusterPaused(cluster)) {
       ctx.log.debug({ cluster: clusterName }, "IPAddressClaim linked to a cluster that is paused, skipping reconciliation");
       return;
@@ -94,7 +96,7 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
 
   const pool = getPool(d.cached, key);
   if (pool && hasPausedAnnotation(pool)) return;
-  if (deleting) return reconcileDelete(d, claim, pool);
+  if (deleting) return reconcileDelete(d, claim, pool, clusterGoing);
 
   const before = claim;
   const after = structuredClone(claim);
@@ -122,8 +124,12 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
   return result;
 }
 
-async function reconcileDelete(d: ClaimDeps, claim: KObject, pool: KObject | undefined): Promise<Result | void> {
-  const wait = releaseWait(claim, pool, d.client.deps.now().getTime());
+/**
+ * The reuse grace keeps an address from a new VM while the old one may still answer for it;
+ * beyond upstream, none is kept when the claim's whole Cluster is going away.
+ */
+async function reconcileDelete(d: ClaimDeps, claim: KObject, pool: KObject | undefined, clusterGoing: boolean): Promise<Result | void> {
+  const wait = clusterGoing ? 0 : releaseWait(claim, pool, d.client.deps.now().getTime());
   if (wait > 0) return { requeueAfter: wait };
   await releaseAddress(d.client, claim);
   const next = structuredClone(claim);

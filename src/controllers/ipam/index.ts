@@ -80,7 +80,8 @@ export function setupIpamControllers(m: Manager): void {
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {
     c.watchMapped(clusters, (cluster, old) => {
-      if (old && !gone(clusters, cluster) && clusterPaused(old) === clusterPaused(cluster)) return [];
+      const deletionChanged = old?.metadata.deletionTimestamp !== cluster.metadata.deletionTimestamp;
+      if (old && !gone(clusters, cluster) && !deletionChanged && clusterPaused(old) === clusterPaused(cluster)) return [];
       return claims.byIndex(CLAIMS_BY_CLUSTER, `${cluster.metadata.namespace}/${cluster.metadata.name}`).map(requestFor);
     });
   }
