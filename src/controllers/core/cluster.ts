@@ -6,7 +6,7 @@
  */
 import { nowRfc3339, type KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
-import { setCondition } from "../../runtime/conditions.ts";
+import { setCondition, setV1Beta1Condition, type V1Beta1Condition } from "../../runtime/conditions.ts";
 import { Controller, type ReconcileContext, type Request, type Result } from "../../runtime/controller.ts";
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
@@ -157,6 +157,7 @@ async function reconcile(
   }
 
   // Control plane.
+  let v1cp: V1Beta1Mirror | undefined;
   if (spec.controlPlaneRef) {
     external.watch(client, spec.controlPlaneRef);
     const cp = getRef(client, spec.controlPlaneRef, ns);
@@ -170,6 +171,7 @@ async function reconcile(
       if (!endpointValid(spec.controlPlaneEndpoint) && endpointValid(cpEp)) spec.controlPlaneEndpoint = { host: cpEp!.host, port: cpEp!.port };
       status.controlPlane = controlPlaneSummary(cp);
       const ready = readyCondition(cp);
+      v1cp = mirrorV1Beta1Ready(cp);
       const available = (cp.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find((c) => c.type === "Available");
       setCondition(cluster, {
         type: "ControlPlaneAvailable",
@@ -225,6 +227,7 @@ async function reconcile(
     reason: available ? "Available" : "NotAvailable",
     message: available ? "" : availabilityMessage(init, endpointValid(spec.controlPlaneEndpoint), workersAvailable),
   });
+  setV1Beta1Conditions(cluster, init, spec.controlPlaneRef ? (v1cp ?? { status: "False", severity: "Info", reason: "WaitingForControlPlane" }) : undefined);
   status.observedGeneration = cluster.metadata.generation;
   // The schema wants at least one property in status.initialization (false values are omitted).
   if (Object.keys(init).length === 0) delete status.initialization;
@@ -234,6 +237,31 @@ async function reconcile(
   if (changed && before?.phase !== status.phase) recorder.normal(cluster, "PhaseChanged", `Cluster ${req.name} is ${status.phase}`);
   ctx.log.debug({ phase: status.phase }, "reconciled");
   return requeue ? { requeueAfter: requeue } : undefined;
+}
+
+type V1Beta1Mirror = Omit<V1Beta1Condition, "type" | "lastTransitionTime">;
+
+/** The control plane's Ready as a v1beta1 condition: its own (v1beta1-style) one, else `status.ready`. */
+function mirrorV1Beta1Ready(cp: KObject): V1Beta1Mirror {
+  const st = (cp.status ?? {}) as { ready?: boolean; conditions?: { type: string; status: string; severity?: string; reason?: string; message?: string }[]; deprecated?: { v1beta1?: { conditions?: { type: string; status: string; severity?: string; reason?: string; message?: string }[] } } };
+  const own = (st.deprecated?.v1beta1?.conditions ?? st.conditions ?? []).find((c) => c.type === "Ready");
+  if (own) return { status: own.status as V1Beta1Mirror["status"], ...(own.severity ? { severity: own.severity as V1Beta1Mirror["severity"] } : {}), ...(own.reason ? { reason: own.reason } : {}), ...(own.message ? { message: own.message } : {}) };
+  return st.ready ? { status: "True" } : { status: "False", severity: "Info", reason: "WaitingForControlPlane" };
+}
+
+/**
+ * The v1beta1 conditions (`status.deprecated.v1beta1.conditions`, served as `status.conditions`
+ * of clusters.v1beta1): InfrastructureReady, ControlPlaneInitialized, ControlPlaneReady and Ready,
+ * the summary of the infrastructure and control plane ones, as upstream keeps them.
+ */
+function setV1Beta1Conditions(cluster: KObject, init: NonNullable<ClusterStatus["initialization"]>, controlPlane: V1Beta1Mirror | undefined): void {
+  const infra: V1Beta1Mirror = init.infrastructureProvisioned ? { status: "True" } : { status: "False", severity: "Info", reason: "WaitingForInfrastructure" };
+  setV1Beta1Condition(cluster, { type: "InfrastructureReady", ...infra });
+  setV1Beta1Condition(cluster, init.controlPlaneInitialized ? { type: "ControlPlaneInitialized", status: "True" } : { type: "ControlPlaneInitialized", status: "False", severity: "Info", reason: "WaitingForControlPlaneProviderInitialized" });
+  if (controlPlane) setV1Beta1Condition(cluster, { type: "ControlPlaneReady", ...controlPlane });
+  const parts = [controlPlane, infra].filter((c): c is V1Beta1Mirror => c !== undefined);
+  const worst = parts.find((c) => c.status === "False" && c.severity === "Error") ?? parts.find((c) => c.status === "False" && c.severity === "Warning") ?? parts.find((c) => c.status !== "True");
+  setV1Beta1Condition(cluster, worst ? { type: "Ready", status: worst.status, ...(worst.severity ? { severity: worst.severity } : {}), ...(worst.reason ? { reason: worst.reason } : {}), ...(worst.message ? { message: worst.message } : {}) } : { type: "Ready", status: "True" });
 }
 
 function availabilityMessage(init: NonNullable<ClusterStatus["initialization"]>, endpoint: boolean, workers: boolean): string {
