@@ -10,9 +10,18 @@ PVE_LISTEN="${CAPX_DEV_PVE_LISTEN:-127.0.0.1:8006}"
 cat >&2 <<MSG
 
   capx-appliance (dev) — data in .capx-dev/, API on https://$LISTEN
-  In another terminal:
+  In another terminal, a Talos cluster on the simulated Proxmox (about a minute):
 
-    kubectl --kubeconfig $DATA/admin.kubeconfig get namespaces
+    export KUBECONFIG=$DATA/admin.kubeconfig
+    kubectl apply -f examples/talos-single.yaml
+    kubectl wait --for=condition=Available cluster/demo --timeout=5m
+    ./scripts/capx.sh describe cluster demo
+    ./scripts/capx.sh kubeconfig demo > demo.kubeconfig
+    kubectl --kubeconfig demo.kubeconfig get nodes
+    kubectl scale machinedeployment demo-workers --replicas=3
+    kubectl delete cluster demo
+
+  examples/talos-ha.yaml: 3 control planes behind a VIP, 3 workers, a MachineHealthCheck.
 
   Lab mode: a simulated Proxmox VE cluster answers at https://$PVE_LISTEN/api2/json
   (token in .capx-dev/lab/pve-token, CA in .capx-dev/lab/pve-root-ca.pem).

@@ -20,6 +20,7 @@ commands:
   kubeconfig   print a kubeconfig: --admin for the appliance, CLUSTER for a workload cluster
   talosconfig  print the talosconfig of a Talos cluster
   talos        gen-config / gen-secrets: Talos machine configs and secrets bundles
+  describe     describe cluster NAME: a clusterctl-style tree of a Cluster and its objects
   version      print the version
 
 ${SERVE_USAGE}
@@ -41,6 +42,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "talos":
       process.stdout.write(await (await import("./cli/talos.ts")).talosCommand(rest));
+      return 0;
+    case "describe":
+      process.stdout.write(await (await import("./cli/describe.ts")).describeCommand(rest));
       return 0;
     case "lab-shim": {
       // The lab PVE's qm/pvesh shims run as this command, so they work from the compiled binary.

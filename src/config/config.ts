@@ -9,7 +9,8 @@ import type { TokenUser } from "../api/auth.ts";
 import type { SyncLevel } from "../store/open.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/capx-appliance/config.yaml";
-export const DEFAULT_DATA_DIR = "/var/lib/capx-appliance";
+/** The data dir when neither `--data-dir` nor the config names one; `CAPX_DATA_DIR` overrides it. */
+export const DEFAULT_DATA_DIR = process.env.CAPX_DATA_DIR || "/var/lib/capx-appliance";
 export const DEFAULT_LISTEN = "0.0.0.0:6443";
 
 export interface Config {

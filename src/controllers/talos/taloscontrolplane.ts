@@ -305,6 +305,14 @@ async function bootstrapEtcd(
     return undefined;
   } catch (e) {
     ctx.log.info({ machine: target.machine, err: msg(e) }, "etcd bootstrap not accepted yet");
+    // Say why on the condition (time not in sync, node unreachable), keeping the recorded intent.
+    const latest = client.get(ref);
+    if (latest) {
+      const next = structuredClone(latest);
+      const st = (next.status ??= {}) as TcpStatus;
+      st.conditions = upsertLegacyCondition(st.conditions, { type: "EtcdBootstrapped", status: "False", severity: "Info", reason: "BootstrapRequested", message: `etcd bootstrap requested on ${target.machine} (${target.address}), not accepted yet: ${msg(e)}` });
+      await patchObject(client, latest, next);
+    }
     return 2_000;
   }
 }

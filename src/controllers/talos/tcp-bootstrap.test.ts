@@ -50,6 +50,20 @@ const bootCond = (e: TalosTestEnv) => ((tcp(e).status as { conditions?: LegacyCo
 const boots = (e: TalosTestEnv) => e.lab.timeline.filter((x) => x.event === "bootstrap");
 
 describe("etcd bootstrap", () => {
+  test("a node whose time is not in sync: the condition says so, and bootstrap follows once it is", async () => {
+    env = await setup();
+    const node = [...env.nodes.values()][0]!;
+    node.timeSynced = false;
+    await env.restartControllers();
+    const e = env;
+    await waitFor("the reason on EtcdBootstrapped", () => bootCond(e)?.message?.includes("time is not in sync yet"));
+    expect(bootCond(e)).toMatchObject({ status: "False", reason: "BootstrapRequested" });
+    expect(boots(e)).toHaveLength(0);
+    node.timeSynced = true;
+    await waitFor("bootstrapped", () => bootCond(e)?.status === "True", 15_000);
+    expect(boots(e)).toHaveLength(1);
+  });
+
   test("a node bootstrapped already (AlreadyExists) counts as done", async () => {
     env = await setup();
     const node = [...env.nodes.values()][0]!;

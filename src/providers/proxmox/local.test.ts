@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { localContractEnv, waitTask } from "./backend-contract.ts";
-import { cliError, cliErrorText, decodePveText, defaultNodeName, LocalBackend, parseQmConfig, parseQmStatusVerbose, parseStorageCfg, snippetsDir } from "./local.ts";
+import { cliError, cliErrorText, decodePveText, defaultNodeName, LocalBackend, parseQmConfig, parseQmStatusVerbose, parseStorageCfg, snippetsDir, spawnExec } from "./local.ts";
 import { isMissingVm, parseUpid, PveError } from "./types.ts";
 
 describe("PVE CLI output", () => {
@@ -144,5 +144,18 @@ describe("local backend on the lab PVE (qm/pvesh shims)", () => {
     expect(existsSync(file)).toBe(false);
     expect(decodeURIComponent((await backend.vmConfig("pve1", vmid))!.sshkeys!)).toBe(keys);
     await waitTask(backend, await backend.destroyVm("pve1", vmid, { purge: true }));
+  });
+});
+
+describe("running qm/pvesh", () => {
+  it("runs them under umask 022 whatever the daemon's own (PVE's task index stays readable by www-data)", async () => {
+    const previous = process.umask(0o077);
+    try {
+      const r = await spawnExec(["sh", "-c", "umask"]);
+      expect(r.stdout.trim()).toBe("0022");
+      expect(process.umask()).toBe(0o077);
+    } finally {
+      process.umask(previous);
+    }
   });
 });

@@ -57,9 +57,19 @@ export interface ExecResult {
 
 export type ExecFn = (argv: string[]) => Promise<ExecResult>;
 
-/** Runs a command with Bun.spawn, stdin closed. */
+/**
+ * Runs a command with Bun.spawn, stdin closed, under umask 022: qm/pvesh rewrite PVE's shared
+ * files (the task index under /var/log/pve/tasks) that pveproxy reads as www-data, so the
+ * daemon's own umask 077 must not reach them.
+ */
 export const spawnExec: ExecFn = async (argv) => {
-  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const previous = process.umask(0o022);
+  let p: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+  try {
+    p = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  } finally {
+    process.umask(previous);
+  }
   const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { exitCode, stdout, stderr, pid: p.pid };
 };
