@@ -5,6 +5,7 @@
  * context and is counted in `controller_runtime_reconcile_total`.
  * @module
  */
+import { Histogram, RECONCILE_BUCKETS, WORKQUEUE_BUCKETS } from "./metrics.ts";
 import { randomUUID } from "node:crypto";
 import type { KObject } from "../lib/kobject.ts";
 import { log, type Logger } from "../lib/log.ts";
@@ -65,12 +66,17 @@ export class Controller {
   #running = false;
   #log: Logger;
 
+  /** Seconds per reconcile, and how long keys waited in the queue (controller-runtime, client-go). */
+  readonly reconcileTime = new Histogram("controller_runtime_reconcile_time_seconds", "Length of time per reconciliation per controller", RECONCILE_BUCKETS);
+  readonly queueDuration = new Histogram("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested", WORKQUEUE_BUCKETS);
+
   constructor(
     readonly name: string,
     private readonly reconcile: ReconcileFunc,
     private readonly concurrency = 1,
   ) {
     this.#log = log.child({ controller: name });
+    this.queue.onDequeue = (seconds) => this.queueDuration.observe({ name }, seconds);
   }
 
   enqueue(req: Request): void {
@@ -157,8 +163,10 @@ export class Controller {
         this.queue.addRateLimited(key);
       }
     } finally {
+      const seconds = (performance.now() - started) / 1000;
       this.stats.reconciles[result] = (this.stats.reconciles[result] ?? 0) + 1;
-      this.stats.seconds += (performance.now() - started) / 1000;
+      this.stats.seconds += seconds;
+      this.reconcileTime.observe({ controller: this.name }, seconds);
     }
   }
 }

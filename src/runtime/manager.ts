@@ -3,6 +3,7 @@
  * controllers, and their lifecycle. Stopping waits for in-flight reconciles.
  * @module
  */
+import { providerCalls, type Histogram } from "./metrics.ts";
 import type { RestDeps } from "../registry/rest/deps.ts";
 import { Client } from "./client.ts";
 import type { Controller } from "./controller.ts";
@@ -60,21 +61,33 @@ export class Manager {
     }
   }
 
-  /** `controller_runtime_reconcile_total` and friends, in Prometheus text format. */
+  /**
+   * controller-runtime's and client-go's metrics (`controller_runtime_reconcile_total`,
+   * `…_reconcile_errors_total`, `…_terminal_reconcile_errors_total`, `…_reconcile_time_seconds`,
+   * `…_active_workers`, `workqueue_depth`, `workqueue_adds_total`, `workqueue_retries_total`,
+   * `workqueue_queue_duration_seconds`) and the Proxmox/Talos call counters, in Prometheus text format.
+   */
   metricsText(): string {
+    const family = (name: string, type: string, help: string, rows: string[]) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows];
+    const per = (fn: (c: Controller) => string) => this.controllers.map(fn);
     const lines = [
-      "# HELP controller_runtime_reconcile_total Total number of reconciliations per controller",
-      "# TYPE controller_runtime_reconcile_total counter",
+      ...family("controller_runtime_reconcile_total", "counter", "Total number of reconciliations per controller", this.controllers.flatMap((c) => Object.entries(c.stats.reconciles).map(([result, n]) => `controller_runtime_reconcile_total{controller="${c.name}",result="${result}"} ${n}`))),
+      ...family("controller_runtime_reconcile_errors_total", "counter", "Total number of reconciliation errors per controller", per((c) => `controller_runtime_reconcile_errors_total{controller="${c.name}"} ${c.stats.reconciles.error ?? 0}`)),
+      ...family("controller_runtime_terminal_reconcile_errors_total", "counter", "Total number of terminal reconciliation errors per controller", per((c) => `controller_runtime_terminal_reconcile_errors_total{controller="${c.name}"} ${c.stats.reconciles.terminal_error ?? 0}`)),
+      ...family("controller_runtime_reconcile_time_seconds_total", "counter", "Time spent reconciling per controller", per((c) => `controller_runtime_reconcile_time_seconds_total{controller="${c.name}"} ${c.stats.seconds.toFixed(3)}`)),
+      ...family("controller_runtime_active_workers", "gauge", "Number of currently used workers per controller", per((c) => `controller_runtime_active_workers{controller="${c.name}"} ${c.queue.active}`)),
+      ...family("workqueue_depth", "gauge", "Current depth of workqueue", per((c) => `workqueue_depth{name="${c.name}"} ${c.queue.length}`)),
+      ...family("workqueue_adds_total", "counter", "Total number of adds handled by workqueue", per((c) => `workqueue_adds_total{name="${c.name}"} ${c.queue.stats.adds}`)),
+      ...family("workqueue_retries_total", "counter", "Total number of retries handled by workqueue", per((c) => `workqueue_retries_total{name="${c.name}"} ${c.queue.stats.retries}`)),
     ];
-    for (const c of this.controllers) {
-      for (const [result, n] of Object.entries(c.stats.reconciles)) lines.push(`controller_runtime_reconcile_total{controller="${c.name}",result="${result}"} ${n}`);
-    }
-    lines.push("# HELP controller_runtime_reconcile_time_seconds_total Time spent reconciling per controller", "# TYPE controller_runtime_reconcile_time_seconds_total counter");
-    for (const c of this.controllers) lines.push(`controller_runtime_reconcile_time_seconds_total{controller="${c.name}"} ${c.stats.seconds.toFixed(3)}`);
-    lines.push("# HELP workqueue_depth Current depth of workqueue", "# TYPE workqueue_depth gauge");
-    for (const c of this.controllers) lines.push(`workqueue_depth{name="${c.name}"} ${c.queue.length}`);
-    lines.push("# HELP controller_runtime_active_workers Number of currently used workers per controller", "# TYPE controller_runtime_active_workers gauge");
-    for (const c of this.controllers) lines.push(`controller_runtime_active_workers{controller="${c.name}"} ${c.queue.active}`);
+    const histograms = (pick: (c: Controller) => Histogram) => {
+      const first = this.controllers[0];
+      if (!first) return [];
+      const [help, type] = pick(first).text();
+      return [help!, type!, ...this.controllers.flatMap((c) => pick(c).text().slice(2))];
+    };
+    lines.push(...histograms((c) => c.reconcileTime), ...histograms((c) => c.queueDuration));
+    lines.push(...providerCalls.proxmox.text(), ...providerCalls.talos.text());
     return `${lines.join("\n")}\n`;
   }
 }

@@ -106,7 +106,19 @@ describe("Controller", () => {
     expect(seen.filter((n) => n === "terminal")).toHaveLength(1);
     expect(seen.filter((n) => n === "poll")).toHaveLength(3);
     expect(c.stats.reconciles).toMatchObject({ error: 1, terminal_error: 1, requeue_after: 2 });
-    expect(m.metricsText()).toContain('controller_runtime_reconcile_total{controller="test",result="terminal_error"} 1');
+    const text = m.metricsText();
+    expect(text).toContain('controller_runtime_reconcile_total{controller="test",result="terminal_error"} 1');
+    // controller-runtime's and client-go's names, as dashboards for them expect
+    expect(text).toContain('controller_runtime_reconcile_errors_total{controller="test"} 1');
+    expect(text).toContain('controller_runtime_terminal_reconcile_errors_total{controller="test"} 1');
+    expect(text).toContain('workqueue_retries_total{name="test"} 1');
+    // 3 creates + 1 retry + 2 requeues, each an accepted add
+    expect(text).toContain('workqueue_adds_total{name="test"} 6');
+    expect(text).toContain("# TYPE controller_runtime_reconcile_time_seconds histogram");
+    expect(text).toContain('controller_runtime_reconcile_time_seconds_count{controller="test"} 6');
+    expect(text).toMatch(/controller_runtime_reconcile_time_seconds_bucket\{controller="test",le="\+Inf"\} 6/);
+    expect(text).toContain('workqueue_queue_duration_seconds_count{name="test"} 6');
+    expect(text).toContain('workqueue_depth{name="test"} 0');
     await m.stop();
   });
 

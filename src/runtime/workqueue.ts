@@ -82,6 +82,11 @@ export class WorkQueue {
   #waiting = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
   #getters: ((key: string | undefined) => void)[] = [];
   #shutdown = false;
+  #addedAt = new Map<string, number>();
+  /** client-go's workqueue counters: accepted adds and rate-limited re-adds. */
+  readonly stats = { adds: 0, retries: 0 };
+  /** Called with the seconds a key waited in the queue before a worker took it. */
+  onDequeue: (seconds: number) => void = () => {};
 
   constructor(readonly limiter: RateLimiter = defaultRateLimiter()) {}
 
@@ -96,14 +101,23 @@ export class WorkQueue {
 
   add(key: string): void {
     if (this.#shutdown || this.#dirty.has(key)) return;
+    this.stats.adds++;
     this.#dirty.add(key);
+    if (!this.#addedAt.has(key)) this.#addedAt.set(key, performance.now());
     if (this.#processing.has(key)) return;
     const getter = this.#getters.shift();
     if (getter) {
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       getter(key);
     } else this.#queue.push(key);
+  }
+
+  #take(key: string): void {
+    this.#processing.add(key);
+    const at = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    if (at !== undefined) this.onDequeue((performance.now() - at) / 1000);
   }
 
   /** Adds the key after `ms`; an earlier pending addAfter for the key wins. */
@@ -126,6 +140,7 @@ export class WorkQueue {
   }
 
   addRateLimited(key: string): void {
+    this.stats.retries++;
     this.addAfter(key, this.limiter.when(key));
   }
 
@@ -143,7 +158,7 @@ export class WorkQueue {
     const key = this.#queue.shift();
     if (key !== undefined) {
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.#getters.push(resolve));
@@ -152,10 +167,14 @@ export class WorkQueue {
   /** Marks the key processed; if it was added meanwhile it goes back in the queue. */
   done(key: string): void {
     this.#processing.delete(key);
-    if (this.#dirty.has(key)) {
+    if (!this.#dirty.has(key) || this.#shutdown) return;
+    // Added while processing: back in line (counted once, when it was added).
+    const getter = this.#getters.shift();
+    if (getter) {
       this.#dirty.delete(key);
-      this.add(key);
-    }
+      this.#take(key);
+      getter(key);
+    } else this.#queue.push(key);
   }
 
   shutdown(): void {

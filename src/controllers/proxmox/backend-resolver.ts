@@ -4,6 +4,7 @@
  * `insecure` and `root_ca`), else the daemon's default (local qm/pvesh, or the lab).
  * @module
  */
+import { countingBackend } from "../../providers/proxmox/counting.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import type { ProxmoxBackend } from "../../providers/proxmox/types.ts";
 import type { Client } from "../../runtime/client.ts";
@@ -70,6 +71,7 @@ export function parseCredentials(secret: KObject): ProxmoxCredentials {
  */
 export class SecretBackendResolver implements ProxmoxBackendResolver {
   #cache = new Map<string, { version: string; backend: ProxmoxBackend }>();
+  #countedDefault: ProxmoxBackend | undefined;
 
   constructor(
     private readonly client: Client,
@@ -81,7 +83,7 @@ export class SecretBackendResolver implements ProxmoxBackendResolver {
     const ref = credentialsRefOf(pc);
     if (!ref) {
       if (!this.defaultBackend) throw new CredentialsError("no credentialsRef and no default Proxmox backend configured");
-      return this.defaultBackend;
+      return (this.#countedDefault ??= countingBackend(this.defaultBackend));
     }
     const secret = this.client.get({ apiVersion: "v1", kind: "Secret", namespace: ref.namespace, name: ref.name });
     if (!secret) throw new CredentialsError("credentials secret not found", true);
@@ -89,7 +91,7 @@ export class SecretBackendResolver implements ProxmoxBackendResolver {
     const version = `${secret.metadata.uid}/${secret.metadata.resourceVersion}`;
     const cached = this.#cache.get(key);
     if (cached?.version === version) return cached.backend;
-    const backend = this.httpBackend(parseCredentials(secret));
+    const backend = countingBackend(this.httpBackend(parseCredentials(secret)));
     this.#cache.set(key, { version, backend });
     return backend;
   }

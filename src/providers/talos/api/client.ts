@@ -13,6 +13,7 @@
  *   simulated 10.10.0.x:50000 to loopback listeners); the TLS name stays the configured one.
  * @module
  */
+import { providerCalls } from "../../../runtime/metrics.ts";
 import * as grpc from "@grpc/grpc-js";
 import { directDialer, type Dialer } from "../../workload/dialer.ts";
 import {
@@ -199,7 +200,11 @@ export class TalosClient {
             req,
             metadataFor(t),
             this.#deadline(t, false),
-            (err, value) => (err ? reject(this.#wrap(rpc.name, t, endpoint, err)) : resolve(value!)),
+            (err, value) => {
+              providerCalls.talos.inc({ method: rpc.name, code: err ? (grpc.status[err.code] ?? String(err.code)) : "OK" });
+              if (err) reject(this.#wrap(rpc.name, t, endpoint, err));
+              else resolve(value!);
+            },
           );
           t.signal?.addEventListener("abort", () => call.cancel(), { once: true });
         }),
@@ -229,8 +234,10 @@ export class TalosClient {
     const fallback = t.node ?? (t.nodes?.length === 1 ? t.nodes[0]! : splitHostPort(endpoint).host);
     try {
       for await (const m of call as AsyncIterable<Item>) yield settle(rpc.name, m, fallback);
+      providerCalls.talos.inc({ method: rpc.name, code: "OK" });
     } catch (e) {
       const err = e as grpc.ServiceError;
+      providerCalls.talos.inc({ method: rpc.name, code: grpc.status[err.code] ?? String(err.code) });
       if (err.code === grpc.status.CANCELLED && t.signal?.aborted) return;
       throw this.#wrap(rpc.name, t, endpoint, err);
     } finally {

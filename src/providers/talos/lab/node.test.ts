@@ -1,3 +1,4 @@
+import { providerCalls } from "../../../runtime/metrics.ts";
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
@@ -92,9 +93,11 @@ describe("Talos machine API: client <-> lab node over mTLS", () => {
     for (const n of [cp1, cp2, w1]) expect(await n.start()).toBeGreaterThan(0);
     expect(network.lookup("10.10.0.11", 50000)?.port).toBe(cp1.port);
 
+    const calls = providerCalls.talos.get({ method: "Version", code: "OK" });
     const [v] = await client().version();
     expect(v!.version!.tag).toBe("v1.13.9");
     expect(v!.features!.rbac).toBe(true);
+    expect(providerCalls.talos.get({ method: "Version", code: "OK" })).toBe(calls + 1); // capx_talos_requests_total
 
     // a certSANs entry works as the TLS name too
     const [v2] = await client({ serverName: "talos-api.lab.internal" }).version();
