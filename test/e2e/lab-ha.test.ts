@@ -51,6 +51,8 @@ describe.skipIf(!binary)("examples/talos-ha.yaml in lab mode", () => {
       await Bun.sleep(250);
     }
   };
+  /** The reasons `kubectl events --for KIND/NAME` shows, as a user would look them up. */
+  const reasonsFor = async (ref: string) => new Set((JSON.parse(await k.ok(["events", "--for", ref, "-o", "json"])) as { items: { reason: string }[] }).items.map((e) => e.reason));
   const etcd = (): Timeline => {
     const root = join(d.dataDir, "lab", "talos");
     const [dir] = readdirSync(root);
@@ -81,6 +83,18 @@ describe.skipIf(!binary)("examples/talos-ha.yaml in lab mode", () => {
     for (const n of ns) expect((n.spec as { providerID?: string }).providerID).toMatch(/^proxmox:\/\/[0-9a-f-]{36}$/);
     expect(etcd().members).toHaveLength(3);
     expect(etcd().timeline.filter((t) => t.event === "bootstrap")).toHaveLength(1);
+    // the events a user looks for
+    expect(await reasonsFor(`cluster/${NAME}`)).toContain("KubeconfigGenerated");
+    expect(await reasonsFor(`taloscontrolplane/${NAME}-control-plane`)).toContain("EtcdBootstrapped");
+    const [ms] = await items("machinesets");
+    expect(await reasonsFor(`machineset/${ms!.metadata.name}`)).toContain("SuccessfulCreate");
+    const [md] = await items("machinedeployments");
+    expect(await reasonsFor(`machinedeployment/${md!.metadata.name}`)).toContain("SuccessfulCreate");
+    const pm = (await items("proxmoxmachines"))[0]!.metadata.name!;
+    const pmReasons = await reasonsFor(`proxmoxmachine/${pm}`);
+    for (const r of ["VMCloned", "VMStarted"]) expect(pmReasons).toContain(r);
+    expect(await reasonsFor(`talosconfig/${(await items("talosconfigs"))[0]!.metadata.name}`)).toContain("BootstrapDataGenerated");
+    expect(await reasonsFor(`ipaddressclaim/${(await items("ipaddressclaims"))[0]!.metadata.name}`)).toContain("IPAddressAllocated");
     // the MachineHealthCheck watches the workers
     await until("the MachineHealthCheck counting 3 healthy workers", async () => {
       const [mhc] = await items("machinehealthchecks");
@@ -91,8 +105,19 @@ describe.skipIf(!binary)("examples/talos-ha.yaml in lab mode", () => {
   it("scales the workers 3 → 5 → 2", async () => {
     await k.ok(["scale", "machinedeployment", `${NAME}-workers`, "--replicas=5"]);
     await until("8 Ready nodes", async () => (await readyNodes()).length === 8);
+    const before = new Set((await items("machines")).map((m) => m.metadata.name!));
     await k.ok(["scale", "machinedeployment", `${NAME}-workers`, "--replicas=2"]);
     await until("5 nodes", async () => (await nodes()).length === 5 && (await items("machines")).length === 5);
+    const left = new Set((await items("machines")).map((m) => m.metadata.name!));
+    const deleted = [...before].filter((n) => !left.has(n));
+    expect(deleted).toHaveLength(3);
+    const [ms] = await items("machinesets");
+    expect(await reasonsFor(`machineset/${ms!.metadata.name}`)).toContain("SuccessfulDelete");
+    await until("the drain and VM deletion events of the machines scaled away", async () => {
+      const m = await reasonsFor(`machine/${deleted[0]}`);
+      const p = await reasonsFor(`proxmoxmachine/${deleted[0]}`);
+      return m.has("NodeDrained") && p.has("VMDeleted");
+    }, 20_000);
     const md = (await items("machinedeployments"))[0]!;
     expect(md.status).toMatchObject({ replicas: 2, readyReplicas: 2 });
   }, 180_000);
@@ -107,6 +132,7 @@ describe.skipIf(!binary)("examples/talos-ha.yaml in lab mode", () => {
     }, 150_000);
     const tl = etcd().timeline.slice(start);
     expect(tl.filter((t) => t.event === "remove" || t.event === "leave").length).toBeGreaterThanOrEqual(3);
+    expect(await reasonsFor(`taloscontrolplane/${NAME}-control-plane`)).toContain("EtcdMemberRemoved");
     expect(Math.min(...tl.map((t) => t.members))).toBeGreaterThanOrEqual(2); // quorum of 3
     expect(Math.max(...tl.map((t) => t.members))).toBeLessThanOrEqual(4); // maxSurge 1
     expect(etcd().members).toHaveLength(3);

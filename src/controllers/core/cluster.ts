@@ -188,7 +188,8 @@ async function reconcile(
     status.controlPlane = summarizeMachines(cpMachines, cpMachines.length);
     // Without a control-plane provider the kubeconfig is needed to find the first Node at all.
     if (endpointValid(spec.controlPlaneEndpoint)) {
-      await ensureClusterKubeconfig(client, cluster, ctx, env.labProxyUrl);
+      const done = await ensureClusterKubeconfig(client, cluster, ctx, env.labProxyUrl);
+      if (done) recorder.normal(cluster, "KubeconfigGenerated", `${done === "written" ? "wrote" : "renewed"} Secret ${req.name}-kubeconfig`);
     }
     setCondition(cluster, { type: "ControlPlaneAvailable", status: init.controlPlaneInitialized ? "True" : "False", reason: init.controlPlaneInitialized ? "Available" : "NotAvailable" });
   }

@@ -18,7 +18,8 @@ export const SECRET_TYPE = "cluster.x-k8s.io/secret";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString() : "");
 
-export async function ensureClusterKubeconfig(client: Client, cluster: KObject, ctx: ReconcileContext, proxyUrl?: string): Promise<void> {
+/** Writes or renews `<cluster>-kubeconfig`; returns what was done (undefined: nothing). */
+export async function ensureClusterKubeconfig(client: Client, cluster: KObject, ctx: ReconcileContext, proxyUrl?: string): Promise<"written" | "renewed" | undefined> {
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name!;
   const ep = (cluster.spec as { controlPlaneEndpoint: { host: string; port: number } }).controlPlaneEndpoint;
@@ -26,13 +27,13 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
   const existing = client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-kubeconfig` });
   if (existing) {
     const ours = existing.type === SECRET_TYPE && existing.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
-    if (!ours || !kubeconfigStale(unb64((existing.data as Record<string, string> | undefined)?.value), server, Date.now(), { url: proxyUrl })) return;
+    if (!ours || !kubeconfigStale(unb64((existing.data as Record<string, string> | undefined)?.value), server, Date.now(), { url: proxyUrl })) return undefined;
   }
   const ca = client.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${name}-ca` });
   const data = (ca?.data ?? {}) as Record<string, string>;
   if (!data["tls.crt"] || !data["tls.key"]) {
     ctx.log.debug({ secret: `${name}-ca` }, "no cluster CA yet; kubeconfig not written");
-    return;
+    return undefined;
   }
   const caPem = unb64(data["tls.crt"]);
   const { issueCertificate } = await import("../../providers/pki/certs.ts");
@@ -55,7 +56,7 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
   if (existing) {
     await client.update({ ...existing, data: { ...(existing.data as Record<string, string>), value: b64(kubeconfig) } });
     ctx.log.info({ secret: `${name}-kubeconfig` }, "renewed the cluster kubeconfig");
-    return;
+    return "renewed";
   }
   await client.create({
     apiVersion: "v1",
@@ -65,4 +66,5 @@ export async function ensureClusterKubeconfig(client: Client, cluster: KObject, 
     data: { value: b64(kubeconfig) },
   });
   ctx.log.info({ secret: `${name}-kubeconfig` }, "wrote the cluster kubeconfig");
+  return "written";
 }

@@ -133,6 +133,8 @@ async function drain(s: MachineScope): Promise<PhaseResult | undefined> {
   }
   setV1Beta1Condition(m, { type: "DrainingSucceeded", status: "True" });
   s.recorder.normal(m, "SuccessfulDrainNode", `success draining Machine's node "${nodeName}"`);
+  // Upstream's reason above; the plainer one beside it is what this appliance documents.
+  s.recorder.normal(m, "NodeDrained", `Node ${nodeName} drained`);
   return undefined;
 }
 

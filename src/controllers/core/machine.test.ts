@@ -577,6 +577,7 @@ describe("Machine controller: deletion", () => {
       .filter((ev) => (ev.involvedObject as { name?: string }).name === "w1")
       .map((ev) => ev.reason);
     expect(reasons).toContain("SuccessfulDrainNode");
+    expect(reasons).toContain("NodeDrained");
     expect(reasons).toContain("NodeVolumesDetached");
   });
 

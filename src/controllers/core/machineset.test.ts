@@ -389,6 +389,8 @@ describe("MachineSet controller: remediation, pause, deletion", () => {
     const deleting = machinesOf(e, "ms1").filter((m) => m.metadata.deletionTimestamp);
     expect(names(deleting)).toEqual([a!, b!]);
     for (const m of deleting) expect(getCondition(m, "OwnerRemediated")).toMatchObject({ status: "False", reason: "MachineDeleting", message: "Machine is deleting" });
+    const remediated = e.client.list("v1", "Event", NS).filter((ev) => ev.reason === "MachineRemediated").map((ev) => (ev.involvedObject as { name?: string }).name);
+    expect(remediated.sort()).toEqual([a!, b!].sort());
     e.fake.release();
     await e.m.idle();
     const after = machinesOf(e, "ms1");

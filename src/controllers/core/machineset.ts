@@ -406,6 +406,7 @@ async function reconcileUnhealthyMachines(s: Scope): Promise<void> {
   await setOwnerRemediated(s, toRemediate, "MachineDeleting", "Machine is deleting", { type: "OwnerRemediated", status: "True" });
   for (const m of toRemediate) {
     await s.client.delete({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: m.metadata.namespace, name: m.metadata.name! });
+    s.recorder.normal(m, "MachineRemediated", `Machine ${m.metadata.name} is unhealthy: deleted, the MachineSet creates a replacement`);
     s.ctx.log.info({ machine: m.metadata.name }, "deleting Machine (remediating unhealthy Machine)");
   }
 }

@@ -24,6 +24,7 @@ import { GLOBAL_IN_CLUSTER_IP_POOL, type PoolKey, POOL_API_VERSION } from "../..
 import type { Client } from "../../runtime/client.ts";
 import { setCondition, setV1Beta1Condition } from "../../runtime/conditions.ts";
 import type { ReconcileContext, Request, Result } from "../../runtime/controller.ts";
+import type { EventRecorder } from "../../runtime/recorder.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import { CAPI_VERSION, CLUSTER_NAME_LABEL, ensureFinalizer, PAUSED_ANNOTATION, removeFinalizer } from "../core/contract.ts";
 import { type AddressDeps, ensureAddress, releaseAddress, releaseWait } from "./claim-address.ts";
@@ -35,6 +36,8 @@ const EXHAUSTED_RECHECK_MS = 60_000;
 export interface ClaimDeps extends AddressDeps {
   /** Cached reads (claims, pools, Clusters). */
   cached: Client;
+  /** `IPAddressAllocated` on the claim when it gets its address. */
+  recorder?: EventRecorder;
 }
 
 function hasPausedAnnotation(obj: KObject | undefined): boolean {
@@ -111,6 +114,7 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
       ((after.status ??= {}) as Record<string, unknown>).addressRef = { name: r.address.metadata.name };
       const address = (r.address.spec as { address?: string }).address;
       setReady(after, { status: "True", reason: "Ready", message: `${address} allocated from ${describePool(key)}` }, now);
+      if (!(before.status as { addressRef?: unknown } | undefined)?.addressRef) d.recorder?.normal(claim, "IPAddressAllocated", `${address} allocated from ${describePool(key)}`);
     } else {
       setReady(after, { status: "False", reason: r.reason, message: r.message }, now);
       if (ready(before)?.reason !== r.reason) ctx.log.info({ pool: describePool(key), reason: r.reason }, r.message);

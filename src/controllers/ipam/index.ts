@@ -50,6 +50,7 @@ export function setupIpamControllers(m: Manager): void {
     client: new Client(m.deps, FIELD_MANAGER),
     usage: storePoolUsage(m.deps),
     locks: new KeyedLock(),
+    recorder: m.recorder("ipam-in-cluster"),
   };
   const claimsOf = (poolKey: string, onlyPending = false): Request[] =>
     claims.byIndex(CLAIMS_BY_POOL, poolKey).filter((c) => !onlyPending || pending(c)).map(requestFor);

@@ -52,6 +52,8 @@ export async function reconcileTask(s: MachineScope, deleting: boolean): Promise
       s.cloneTaskSucceeded = true;
       s.shared.cloneQueue.release(s.uid);
     }
+    if (task.type === "qmstart") s.shared.recorder.normal(s.pm, "VMStarted", `VM ${parsed!.id} started on ${parsed!.node}`);
+    if (task.type === "qmdestroy") s.shared.recorder.normal(s.pm, "VMDeleted", `VM ${parsed!.id} destroyed on ${parsed!.node}`);
     return undefined;
   }
   const exit = task.exitstatus ?? "unexpected status";
@@ -73,7 +75,7 @@ export async function reconcileTask(s: MachineScope, deleting: boolean): Promise
     writeRecreate(s, { vmid, why: message });
   }
   setVmProvisioned(s.pm, "False", failureReason(task.type, deleting), message);
-  s.shared.recorder.warning(s.pm, failureReason(task.type, deleting), message);
+  s.shared.recorder.warning(s.pm, "TaskFailed", `${upid}: ${message}`);
   s.log.warn({ upid, message, retryInMs: wait, state: vmProvisionedReason(s.pm) }, "task failed; retrying");
   await s.save();
   return { requeueAfter: wait };

@@ -115,7 +115,11 @@ describe("retries", () => {
     const pm = await waitProvisioned(e, "c1-w-1");
     expect(await vmsNamed(e, "c1-w-1")).toEqual([(pm.spec as ProxmoxMachineSpec).virtualMachineID!]);
     expect(pm.metadata.annotations?.[RECREATE_ANNOTATION]).toBeUndefined();
-    expect(events(e, "c1-w-1").some((ev) => ev.reason === "CloningFailed" && ev.type === "Warning")).toBe(true);
+    // the event a user looks for: TaskFailed, with the task and PVE's own error
+    const failedEvent = events(e, "c1-w-1").find((ev) => ev.reason === "TaskFailed" && ev.type === "Warning");
+    expect(failedEvent?.message).toMatch(/^UPID:pve\d:[0-9A-F:]+:qmclone:9001:.*: qmclone: /);
+    expect(events(e, "c1-w-1").some((ev) => ev.reason === "VMCloned")).toBe(true);
+    expect(events(e, "c1-w-1").some((ev) => ev.reason === "VMStarted")).toBe(true);
   });
 
   it("a failed start: the VM is destroyed with its bootstrap data and the machine is cloned anew", async () => {

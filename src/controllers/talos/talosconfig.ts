@@ -245,5 +245,6 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
   status.initialization = { dataSecretCreated: true };
   setAvailable(tc, "True", "Available");
   await save();
+  recorder.normal(tc, "BootstrapDataGenerated", `bootstrap data (${(tc.spec as { generateType?: string } | undefined)?.generateType ?? "machine"} config) written to Secret ${secretName}`);
   ctx.log.info({ secret: secretName }, "wrote bootstrap data");
 }

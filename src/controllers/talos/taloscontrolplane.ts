@@ -224,7 +224,10 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
     status.initialized = Boolean(status.bootstrapped);
     if (status.initialized) {
       const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);
-      if (why) ctx.log.info({ reason: why }, "wrote the cluster kubeconfig");
+      if (why) {
+        ctx.log.info({ reason: why }, "wrote the cluster kubeconfig");
+        recorder.normal(cluster, "KubeconfigGenerated", `wrote Secret ${clusterName}-kubeconfig (${why})`);
+      }
     }
     status.ready = status.initialized && ready > 0;
     cond(
@@ -347,6 +350,7 @@ async function scaleDown(
     const via = views.filter((v) => v.name !== name && v.address && v.healthy && !v.leaving).sort((a, b) => a.created - b.created)[0]?.address;
     try {
       await nodes.removeMember(name, view.address, via);
+      recorder.normal(tcp, "EtcdMemberRemoved", `machine ${name} (${view.address}) left etcd`);
     } catch (e) {
       ctx.log.info({ machine: name, err: msg(e) }, "could not take the machine out of etcd yet");
       return 2_000;
@@ -391,6 +395,7 @@ async function releaseDeleting(
   if (nodes && via) {
     try {
       await nodes.removeMember(name, view.address ?? "", via);
+      recorder.normal(tcp, "EtcdMemberRemoved", `removed the etcd member of deleting machine ${name}`);
     } catch (e) {
       ctx.log.info({ machine: name, err: msg(e) }, "could not remove the deleting machine's etcd member yet");
       return 2_000;
