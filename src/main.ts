@@ -21,6 +21,9 @@ commands:
   talosconfig  print the talosconfig of a Talos cluster
   talos        gen-config / gen-secrets: Talos machine configs and secrets bundles
   describe     describe cluster NAME: a clusterctl-style tree of a Cluster and its objects
+  backup       backup --to FILE: a consistent online copy of the state (store, PKI, lab) in one tar file
+  restore      restore FILE: the state of a backup into a data dir where no daemon runs
+  export       all cluster objects as YAML in upstream API versions, for kubectl apply elsewhere (paused)
   version      print the version
 
 ${SERVE_USAGE}
@@ -42,6 +45,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "talos":
       process.stdout.write(await (await import("./cli/talos.ts")).talosCommand(rest));
+      return 0;
+    case "backup":
+      process.stdout.write((await import("./cli/backup.ts")).backupCommand(rest));
+      return 0;
+    case "restore":
+      process.stdout.write(await (await import("./cli/backup.ts")).restoreCommand(rest));
+      return 0;
+    case "export":
+      process.stdout.write(await (await import("./cli/export.ts")).exportCommand(rest));
       return 0;
     case "describe":
       process.stdout.write(await (await import("./cli/describe.ts")).describeCommand(rest));

@@ -3,7 +3,7 @@
  * API; and takes it down in order (readyz fails, watches close, in-flight requests finish).
  * @module
  */
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../api/app.ts";
 import { Authenticator } from "../api/auth.ts";
@@ -69,6 +69,9 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   const fresh = !existsSync(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (fresh) chmodSync(dataDir, 0o700);
+  // `restore` refuses while this names a live `serve` process; a stale file (SIGKILL) is ignored.
+  const pidFile = join(dataDir, "daemon.pid");
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   const pki = await ensurePki(dataDir, config.tlsSANs);
   const db = openDatabase(join(dataDir, "state.db"), { synchronous: config.storage.synchronous, backupDir: join(dataDir, "backups") });
   const store = new Store(db);
@@ -184,6 +187,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
         crdCleanup.stop();
         store.commit();
         db.close();
+        if (existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(process.pid)) rmSync(pidFile, { force: true });
         log.info({ component: "daemon" }, "stopped");
       })();
       return stopping;
