@@ -25,6 +25,7 @@ import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { CAPMOX_SOURCE } from "../src/kinds/capmox/crds/source.ts";
 import { IPAM_IN_CLUSTER_SOURCE } from "../src/kinds/ipam/crds/source.ts";
+import { ADDONS_SOURCE, KUBEADM_BOOTSTRAP_SOURCE, KUBEADM_CONTROL_PLANE_SOURCE } from "../src/kinds/kubeadm/crds/source.ts";
 import { TALOS_BOOTSTRAP_SOURCE, TALOS_CONTROL_PLANE_SOURCE } from "../src/kinds/talos/crds/source.ts";
 import type { CRDObject, CRDVersion } from "../src/registry/crd/to-resource.ts";
 
@@ -270,7 +271,16 @@ export const CAPI_SOURCE: CRDSource = {
 };
 
 /** Every translated upstream project. */
-export const CRD_SOURCES: CRDSource[] = [CAPI_SOURCE, CAPMOX_SOURCE, IPAM_IN_CLUSTER_SOURCE, TALOS_BOOTSTRAP_SOURCE, TALOS_CONTROL_PLANE_SOURCE];
+export const CRD_SOURCES: CRDSource[] = [
+  CAPI_SOURCE,
+  KUBEADM_BOOTSTRAP_SOURCE,
+  KUBEADM_CONTROL_PLANE_SOURCE,
+  ADDONS_SOURCE,
+  CAPMOX_SOURCE,
+  IPAM_IN_CLUSTER_SOURCE,
+  TALOS_BOOTSTRAP_SOURCE,
+  TALOS_CONTROL_PLANE_SOURCE,
+];
 
 export function upstreamAnnotation(fileName: string, source: CRDSource = CAPI_SOURCE): string {
   return `${source.upstream.repo} ${source.upstream.branch} (${fileName})`;

@@ -11,6 +11,9 @@ import { capmoxConverters } from "./capmox/conversion/index.ts";
 import { capmoxCRDs } from "./capmox/crds.ts";
 import { capmoxWebhooks } from "./capmox/webhooks/index.ts";
 import { ipamBundledKinds } from "./ipam/index.ts";
+import { kubeadmConverters } from "./kubeadm/conversion/index.ts";
+import { kubeadmCRDs } from "./kubeadm/crds.ts";
+import { kubeadmWebhooks } from "./kubeadm/webhooks/index.ts";
 import { talosConverters } from "./talos/conversion/index.ts";
 import { talosCRDs } from "./talos/crds.ts";
 import { talosWebhooks } from "./talos/webhooks/index.ts";
@@ -18,8 +21,8 @@ import type { BundledKind } from "./types.ts";
 
 function hooksFor(group: string, kind: string): KindHooks | undefined {
   const key = `${group}/${kind}`;
-  const webhook = capiWebhooks[key] ?? capmoxWebhooks[key] ?? talosWebhooks[key];
-  const convert = capiConverters[key] ?? capmoxConverters[key] ?? talosConverters[key];
+  const webhook = capiWebhooks[key] ?? kubeadmWebhooks[key] ?? capmoxWebhooks[key] ?? talosWebhooks[key];
+  const convert = capiConverters[key] ?? kubeadmConverters[key] ?? capmoxConverters[key] ?? talosConverters[key];
   if (!webhook && !convert) return undefined;
   const hooks: KindHooks = {};
   if (convert) hooks.convert = convert;
@@ -40,7 +43,7 @@ export function resolveReferenceVersions(registry: Registry): void {
 
 export function bundledKinds(): BundledKind[] {
   return [
-    ...[...capiCRDs, ...capmoxCRDs, ...talosCRDs].map((crd) => ({ crd, hooks: hooksFor(crd.spec.group, crd.spec.names.kind) })),
+    ...[...capiCRDs, ...kubeadmCRDs, ...capmoxCRDs, ...talosCRDs].map((crd) => ({ crd, hooks: hooksFor(crd.spec.group, crd.spec.names.kind) })),
     ...ipamBundledKinds(),
   ];
 }
