@@ -13,6 +13,7 @@ import { setupMachineSetController } from "./core/machineset.ts";
 import { setupIpamControllers } from "./ipam/index.ts";
 import { setupProxmoxControllers, type ProxmoxBackendResolver } from "./proxmox/index.ts";
 import { setupTalosControllers } from "./talos/index.ts";
+import { setupKubeadmControllers } from "./kubeadm/index.ts";
 import type { Dialer } from "../providers/workload/dialer.ts";
 
 export interface ControllerEnv {
@@ -37,5 +38,6 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m) => setupIpamControllers(m),
     (m, env) => setupProxmoxControllers(m, { resolver: env.proxmox, workloads: env.workloads }),
     (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
+    (m, env) => setupKubeadmControllers(m, { dialer: env.dialer }),
   ];
 }
