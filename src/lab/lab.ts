@@ -24,12 +24,13 @@ export interface Lab {
 }
 
 export async function startLab(m: Manager, config: Config): Promise<Lab> {
-  const network = new LabNetwork();
+  const proxmox = await startLabProxmox(config);
+  // The simulated LAN is the lab PVE's first bridge (vmbr0, 10.10.0.0/24 by default; an inventory may widen it).
+  const network = new LabNetwork(proxmox.pve.inventory.bridges[0]?.cidr);
   const { host, port } = parseListen(config.lab.proxyListen);
   const proxy = await startConnectProxy(network, host, port);
   const workloads = new LabWorkloads(m, network, config.dataDir);
   workloads.start();
-  const proxmox = await startLabProxmox(config);
   const talos = new LabTalosNodes({ pve: proxmox.pve, network, dataDir: config.dataDir, workloadServer: (h, p) => workloads.serverAt(h, p) });
   await talos.start();
   log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");

@@ -28,6 +28,8 @@ export interface TestDaemon {
   port: number;
   dataDir: string;
   kubeconfig: string;
+  /** The config file written for this start (in a temp dir of its own). */
+  configPath: string;
   process: ChildProcess;
   logs(): string;
   /** Waits for the process to exit on its own; returns the exit code. */
@@ -79,6 +81,7 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
     port,
     dataDir,
     kubeconfig: join(dataDir, "admin.kubeconfig"),
+    configPath,
     process: child,
     logs: () => out,
     exited: () => exited,

@@ -67,6 +67,8 @@ export class LabApi {
     } else {
       res = await this.#dispatch(method, path, all, user, opts);
     }
+    // A change is answered once it is on disk (a GET changes nothing it would have to wait for).
+    if (method !== "GET") await this.host.durable();
     this.accessLog.write({ via: opts.via ?? (opts.cli ? "cli" : "inprocess"), ...(user ? { user } : {}), method, path, params: all, status: res.status, ...(opts.argv ? { argv: opts.argv } : {}), ms: Date.now() - started });
     return res;
   }

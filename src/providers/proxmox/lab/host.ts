@@ -55,6 +55,11 @@ export class LabHost {
     this.file.schedule();
   }
 
+  /** Resolves once what the host did so far is on disk: PVE acknowledges nothing it could forget. */
+  durable(): Promise<void> {
+    return this.file.durable();
+  }
+
   on(listener: (e: LabEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LabState } from "./state.ts";
+import { StateFile } from "./store.ts";
 import { testLab, waitFor, type TestLab } from "./testing.ts";
 
 const labs: TestLab[] = [];
@@ -75,5 +78,44 @@ describe("lab state is hardware", () => {
     expect(lines[1].params).toEqual({ newid: 720, cipassword: "<hidden>" });
     expect(lines[0].user).toBe("root@pam!capx");
     expect(lines[3]).toMatchObject({ via: "cli", user: "root@pam", argv: ["qm", "list"] });
+  });
+});
+
+describe("an acknowledged change is on disk (the daemon may die right after the answer)", () => {
+  const onDisk = (t: TestLab) => JSON.parse(readFileSync(join(t.dataDir, "lab", "pve-state.json"), "utf8")) as { vms: Record<string, { config: Record<string, string> }> };
+
+  test("a config change is in pve-state.json when its answer arrives, with no flush or stop", async () => {
+    const t = open();
+    await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/9000/clone", { newid: 710, name: "acked" }));
+    await t.ok("PUT", "/nodes/pve1/qemu/710/config", { cores: 7, description: "acknowledged" });
+    expect(onDisk(t).vms["710"]!.config).toMatchObject({ cores: "7", description: "acknowledged" });
+  });
+
+  test("a large state: answers wait for one shared write (group commit) and find it there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lab-state-"));
+    try {
+      const file = new StateFile(join(dir, "state.json"));
+      let value = 0;
+      file.bind(() => {
+        const end = performance.now() + 8; // a write slower than the synchronous threshold
+        while (performance.now() < end);
+        return { version: 1, value } as unknown as LabState;
+      });
+      file.flush(); // measures the write
+      value = 1;
+      file.schedule();
+      const a = file.durable();
+      value = 2;
+      const b = file.durable();
+      let settled = false;
+      void a.then(() => (settled = true));
+      await Promise.resolve();
+      expect(settled).toBe(false); // not written in this turn
+      await Promise.all([a, b]);
+      expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).value).toBe(2);
+      file.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,23 @@
 /**
  * DATA_DIR/lab/pve-state.json: written atomically (temp file + rename), debounced, and flushed on
- * stop. Lab state is hardware: it survives the daemon.
+ * stop. Lab state is hardware: it survives the daemon, even a SIGKILL — a change a client was told
+ * about is on disk first (`durable()`: the answer waits for the next write, shared by every request
+ * of that moment, as a group commit).
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { LabState } from "./state.ts";
 
+/** A write that took less than this the last time is done at once when someone waits for it. */
+const SYNC_FLUSH_BELOW_MS = 5;
+
 export class StateFile {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #waiters: (() => void)[] = [];
+  /** How long the last write took: the whole state is serialised each time, so writes are spaced at least 20× that apart. */
+  #lastFlushMs = 0;
   #snapshot: () => LabState = () => {
     throw new Error("state file has no source");
   };
@@ -33,10 +41,32 @@ export class StateFile {
 
   schedule(): void {
     if (this.#timer || this.#closed) return;
+    this.#arm(Math.max(this.debounceMs, 20 * this.#lastFlushMs));
+  }
+
+  #arm(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush();
-    }, this.debounceMs);
+    }, ms);
+  }
+
+  /**
+   * Resolves once every change made so far is written. With someone waiting, the write comes
+   * sooner (at most 2× its own duration after the last one, not 20×).
+   */
+  durable(): Promise<void> {
+    if (!this.#timer || this.#closed) return Promise.resolve();
+    // A small state is cheaper to write now than to wait for: the answer goes out in this turn.
+    if (this.#lastFlushMs < SYNC_FLUSH_BELOW_MS) {
+      this.flush();
+      return Promise.resolve();
+    }
+    if (!this.#waiters.length) {
+      clearTimeout(this.#timer);
+      this.#arm(Math.min(this.debounceMs, 2 * this.#lastFlushMs));
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   flush(): void {
@@ -44,10 +74,13 @@ export class StateFile {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    const t0 = performance.now();
     mkdirSync(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.#snapshot()));
     renameSync(tmp, this.path);
+    this.#lastFlushMs = performance.now() - t0;
+    for (const resolve of this.#waiters.splice(0)) resolve();
   }
 
   /** Writes once more and ignores later changes (the process is handing the state over). */
