@@ -13,6 +13,7 @@ import { setupMachineSetController } from "./core/machineset.ts";
 import { setupIpamControllers } from "./ipam/index.ts";
 import { setupProxmoxControllers, type ProxmoxBackendResolver } from "./proxmox/index.ts";
 import { setupTalosControllers } from "./talos/index.ts";
+import { setupAddonsControllers } from "./addons/index.ts";
 import { setupKubeadmControllers } from "./kubeadm/index.ts";
 import type { Dialer } from "../providers/workload/dialer.ts";
 
@@ -38,6 +39,7 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m) => setupIpamControllers(m),
     (m, env) => setupProxmoxControllers(m, { resolver: env.proxmox, workloads: env.workloads }),
     (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
+    (m, env) => setupAddonsControllers(m, { dialer: env.dialer }),
     (m, env) => setupKubeadmControllers(m, { dialer: env.dialer }),
   ];
 }

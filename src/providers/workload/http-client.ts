@@ -30,6 +30,8 @@ export class HttpWorkloadClient implements WorkloadClient {
   #base: string;
   #tls: Record<string, unknown>;
   #headers: Record<string, string>;
+  /** apiVersion → its served resources (discovery), re-read when a kind is missing (a CRD just created). */
+  #discovery = new Map<string, DiscoveredResource[]>();
 
   constructor(access: KubeconfigAccess, dialer: Dialer, private readonly timeoutMs = 10_000) {
     this.server = access.server;
@@ -148,4 +150,65 @@ export class HttpWorkloadClient implements WorkloadClient {
     if (r.status >= 400) throw new WorkloadApiError(r.status, `evict ${namespace}/${name} on ${this.server}: ${r.status}`);
     return "evicted";
   }
+
+  /** Creates any kind (found through discovery); "exists" when the object is already there (409). */
+  async createObject(obj: KObject): Promise<"created" | "exists"> {
+    const { collection } = await this.#objectPaths(obj);
+    const r = await this.#req("POST", collection, obj);
+    if (r.status === 409) return "exists";
+    if (r.status >= 400) throw new WorkloadApiError(r.status, `creating ${describe(obj)} on ${this.server}: ${r.status} ${messageOf(r.body)}`);
+    return "created";
+  }
+
+  /** Creates the object, or replaces the stored one (PUT at its resourceVersion) when it exists. */
+  async createOrUpdateObject(obj: KObject): Promise<"created" | "updated"> {
+    const { item } = await this.#objectPaths(obj);
+    const current = await this.#req("GET", item);
+    if (current.status === 404) {
+      if ((await this.createObject(obj)) === "created") return "created";
+      throw new WorkloadApiError(409, `creating ${describe(obj)} on ${this.server}: created concurrently`);
+    }
+    if (current.status >= 400) throw new WorkloadApiError(current.status, `reading ${describe(obj)} on ${this.server}: ${current.status} ${messageOf(current.body)}`);
+    const resourceVersion = (current.body as KObject).metadata?.resourceVersion;
+    const body = { ...obj, metadata: { ...obj.metadata, resourceVersion } };
+    const r = await this.#req("PUT", item, body);
+    if (r.status >= 400) throw new WorkloadApiError(r.status, `updating ${describe(obj)} on ${this.server}: ${r.status} ${messageOf(r.body)}`);
+    return "updated";
+  }
+
+  async #objectPaths(obj: KObject): Promise<{ collection: string; item: string }> {
+    const apiVersion = obj.apiVersion ?? "";
+    const kind = obj.kind ?? "";
+    const name = obj.metadata?.name;
+    if (!apiVersion || !kind || !name) throw new WorkloadApiError(400, `object ${describe(obj)} needs apiVersion, kind and metadata.name`);
+    const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const find = () => this.#discovery.get(apiVersion)?.find((r) => r.kind === kind && !r.name.includes("/"));
+    let resource = find();
+    if (!resource) {
+      const r = await this.#req("GET", base);
+      if (r.status >= 400 && r.status !== 404) throw new WorkloadApiError(r.status, `discovery of ${apiVersion} on ${this.server}: ${r.status} ${messageOf(r.body)}`);
+      this.#discovery.set(apiVersion, r.status === 404 ? [] : ((r.body as { resources?: DiscoveredResource[] }).resources ?? []));
+      resource = find();
+    }
+    if (!resource) throw new WorkloadApiError(404, `no matches for kind "${kind}" in version "${apiVersion}" on ${this.server}`);
+    // kubectl's habit: a namespaced object without a namespace goes to "default".
+    const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(obj.metadata.namespace || "default")}` : "";
+    const collection = `${base}${ns}/${resource.name}`;
+    return { collection, item: `${collection}/${encodeURIComponent(name)}` };
+  }
+}
+
+interface DiscoveredResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+function describe(obj: KObject): string {
+  const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : "";
+  return `${obj.apiVersion ?? "?"} ${obj.kind ?? "?"} ${ns}${obj.metadata?.name ?? "?"}`;
+}
+
+function messageOf(body: unknown): string {
+  return (body as { message?: string } | undefined)?.message ?? String(body ?? "");
 }
