@@ -164,6 +164,7 @@ export function spawnProcess(cmd: string, args: string[], env: Record<string, st
     json<T>(key: string, timeoutMs = 600_000): Promise<T> {
       const deadline = Date.now() + timeoutMs;
       return new Promise<T>((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const check = () => {
           for (const line of out.split("\n")) {
             if (!line.startsWith("{")) continue;
@@ -176,8 +177,10 @@ export function spawnProcess(cmd: string, args: string[], env: Record<string, st
           }
           if (done) return reject(new Error(`${cmd} ${args.join(" ")} exited without a ${key} line:\n${out.slice(-4000)}`));
           if (Date.now() > deadline) return reject(new Error(`${cmd} ${args.join(" ")}: no ${key} line in time:\n${out.slice(-4000)}`));
-          waiters.push(check);
-          setTimeout(() => waiters.includes(check) && check(), 1000);
+          // one pending waiter and one timer per call: re-arming on every output chunk multiplied them
+          if (!waiters.includes(check)) waiters.push(check);
+          clearTimeout(timer);
+          timer = setTimeout(check, 1000);
         };
         check();
       });

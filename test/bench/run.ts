@@ -6,8 +6,10 @@
  * per phase). Prints a table and one `BENCH_JSON {...}` line. See README.md.
  *
  * Flags (for development): --count N (creates per run, default 10000), --machines N (default
- * 1000), --pms N (ProxmoxMachines, default 100), --only a,b (cold,rss,create,list,watch,machines,
- * proxmox), --keep (keep the temp dir).
+ * 1000), --pms N (ProxmoxMachines, default 100), --clusters 10,100,1000 (Talos cluster counts),
+ * --clusters-timeout S (give up on one count after S seconds, default 120 + 2 s per cluster, at
+ * most 900), --only a,b (cold,rss,create,list,watch,machines,proxmox,clusters), --keep (keep the
+ * temp dir).
  * @module
  */
 import { execSync } from "node:child_process";
@@ -41,7 +43,15 @@ import {
 
 const { values: flags } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { count: { type: "string" }, machines: { type: "string" }, pms: { type: "string" }, only: { type: "string" }, keep: { type: "boolean" } },
+  options: {
+    count: { type: "string" },
+    machines: { type: "string" },
+    pms: { type: "string" },
+    clusters: { type: "string" },
+    "clusters-timeout": { type: "string" },
+    only: { type: "string" },
+    keep: { type: "boolean" },
+  },
 });
 const COUNT = Number(flags.count ?? 10_000);
 const CONCURRENCY = 8;
@@ -55,9 +65,10 @@ const WATCHERS = 100;
 const WATCH_ROUNDS = 3;
 const WATCH_WRITES = 100;
 const WATCH_INTERVAL_MS = 25;
-const only = new Set((flags.only ?? "cold,rss,create,list,watch,machines,proxmox").split(","));
+const only = new Set((flags.only ?? "cold,rss,create,list,watch,machines,proxmox,clusters").split(","));
 const MACHINES = Number(flags.machines ?? 1000);
 const PMS = Number(flags.pms ?? 100);
+const CLUSTERS = (flags.clusters ?? "10,100,1000").split(",").map(Number);
 const ROOT = tempDir("capx-bench-");
 process.on("exit", () => {
   killChildren();
@@ -123,9 +134,23 @@ interface ProxmoxResult {
   reference: { what: string; creates: number; ms: number };
 }
 
-async function runJson<T>(script: string, opts: unknown): Promise<T> {
+/** What clusters.ts reports (see there). */
+interface ClustersResult {
+  count: number;
+  completed: boolean;
+  available: number;
+  wallMs: number;
+  perClusterMs: number;
+  daemonCpuMs: number;
+  rss: { idleMiB: number; peakHwmMiB: number; peakSampledMiB: number };
+  writes: number;
+  keys: { samples: number; rsa4096: { medianMs: number; medianCpuMs: number }; bundle: { medianMs: number }; shareOfWall: number; shareOfDaemonCpu: number };
+  baseline: { what: string; ms: number };
+}
+
+async function runJson<T>(script: string, opts: unknown, timeoutMs?: number): Promise<T> {
   const c = spawnBun([join(BENCH, script), JSON.stringify(opts)]);
-  const r = await c.json<{ result: T }>("result");
+  const r = await c.json<{ result: T }>("result", timeoutMs);
   await c.exited;
   return r.result;
 }
@@ -613,6 +638,63 @@ if (only.has("proxmox")) {
     goal: "-",
     pass: "-",
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Talos clusters: N single-node clusters to Available, a fresh lab daemon per N (clusters.ts)
+if (only.has("clusters")) {
+  phase("clusters");
+  const goals: Record<number, { label: string; ms: number }> = { 100: { label: "< 60 s", ms: 60_000 }, 1000: { label: "< 10 min", ms: 600_000 } };
+  const RSS_GOAL_MIB = 500e6 / 2 ** 20;
+  const results: ClustersResult[] = [];
+  for (const n of CLUSTERS) {
+    const timeoutS = Number(flags["clusters-timeout"] ?? Math.min(900, 120 + 2 * n));
+    progress(`clusters: ${n} single-node Talos clusters to Available (fresh lab daemon, instant latencies; gives up after ${timeoutS} s)`);
+    const r = await runJson<ClustersResult>("clusters.ts", { count: n, timeoutS }, (timeoutS + 300) * 1000);
+    results.push(r);
+    const goal = goals[n];
+    const reached = r.completed ? `${fmt(r.wallMs / 1000, 1)} s (${fmt(r.perClusterMs, 0)} ms per cluster, daemon CPU ${fmt(r.daemonCpuMs / 1000, 0)} s)` : `only ${r.available}/${n} after ${fmt(r.wallMs / 1000, 0)} s`;
+    rows.push({
+      figure: `${n} single-node Talos clusters to Available (lab, zero latency)`,
+      value: reached,
+      baseline: `${fmt(r.baseline.ms / 1000, 1)} s (${n} × median secrets bundle, ${fmt(r.keys.bundle.medianMs, 0)} ms)`,
+      ratio: `${fmt(r.wallMs / r.baseline.ms, 1)}×`,
+      goal: goal?.label ?? "-",
+      pass: goal ? (r.completed && r.wallMs < goal.ms ? "PASS" : "FAIL") : r.completed ? "result" : "FAIL",
+    });
+    rows.push({
+      figure: `  daemon peak RSS (VmHWM), ${n} clusters`,
+      value: `${fmt(r.rss.peakHwmMiB, 0)} MiB`,
+      baseline: `${fmt(r.rss.idleMiB, 0)} MiB (the same daemon, idle before the first create)`,
+      ratio: `${fmt(r.rss.peakHwmMiB / r.rss.idleMiB, 1)}×`,
+      goal: "< 500 MB",
+      pass: r.rss.peakHwmMiB < RSS_GOAL_MIB ? "PASS" : "FAIL",
+    });
+    rows.push({
+      figure: `  share spent generating keys (RSA-4096 per cluster), ${n} clusters`,
+      value: `${fmt(r.keys.shareOfWall * 100, 0)}% of wall, ${fmt(r.keys.shareOfDaemonCpu * 100, 0)}% of daemon CPU`,
+      baseline: `${fmt(r.keys.rsa4096.medianMs, 0)} ms wall / ${fmt(r.keys.rsa4096.medianCpuMs, 0)} ms CPU per key (median of ${r.keys.samples}, same run)`,
+      ratio: "-",
+      goal: "-",
+      pass: "-",
+    });
+  }
+  for (let i = 1; i < results.length; i++) {
+    const [a, b] = [results[i - 1]!, results[i]!];
+    // an unfinished run: its cost per cluster that did come up (a lower bound)
+    const cost = (r: ClustersResult) => r.wallMs / Math.max(1, r.completed ? r.count : r.available);
+    const ratio = cost(b) / cost(a);
+    rows.push({
+      figure: `per-cluster cost, ${b.count} vs ${a.count} clusters`,
+      value: `${fmt(cost(b), 0)} ms${b.completed ? "" : " (incomplete: at least)"}`,
+      baseline: `${fmt(cost(a), 0)} ms${a.completed ? "" : " (incomplete)"}`,
+      ratio: `${fmt(ratio, 2)}×`,
+      goal: "flat (≤ 1.5×)",
+      pass: a.completed && b.completed && ratio <= 1.5 ? "PASS" : "FAIL",
+    });
+  }
+  phase();
+  json.clusters = results;
 }
 
 // ---------------------------------------------------------------------------------------------
