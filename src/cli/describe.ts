@@ -52,15 +52,27 @@ class ApiReader {
     return body as T;
   }
 
-  /** The path of a kind's resource in its group's preferred version (undefined when not served). */
+  /**
+   * The path of a kind's resource: in its group's preferred version, else the first version that
+   * serves the kind (a group may mix kinds of different versions, e.g. TalosControlPlane v1alpha3
+   * beside KubeadmControlPlane v1beta2); undefined when not served.
+   */
   async resourcePath(group: string, kind: string): Promise<string | undefined> {
     const key = `${group}/${kind}`;
     if (!this.resources.has(key)) {
-      const g = await this.get<{ preferredVersion?: { groupVersion?: string } }>(`/apis/${group}`);
-      const gv = g?.preferredVersion?.groupVersion;
-      const list = gv ? await this.get<{ resources?: { name: string; kind: string }[] }>(`/apis/${gv}`) : undefined;
-      const plural = list?.resources?.find((r) => r.kind === kind && !r.name.includes("/"))?.name;
-      this.resources.set(key, plural && gv ? `/apis/${gv}/${plural}` : undefined);
+      const g = await this.get<{ preferredVersion?: { groupVersion?: string }; versions?: { groupVersion: string }[] }>(`/apis/${group}`);
+      const preferred = g?.preferredVersion?.groupVersion;
+      const candidates = [...(preferred ? [preferred] : []), ...(g?.versions ?? []).map((v) => v.groupVersion).filter((gv) => gv !== preferred)];
+      let path: string | undefined;
+      for (const gv of candidates) {
+        const list = await this.get<{ resources?: { name: string; kind: string }[] }>(`/apis/${gv}`);
+        const plural = list?.resources?.find((r) => r.kind === kind && !r.name.includes("/"))?.name;
+        if (plural) {
+          path = `/apis/${gv}/${plural}`;
+          break;
+        }
+      }
+      this.resources.set(key, path);
     }
     return this.resources.get(key);
   }

@@ -7,7 +7,8 @@
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
-import { generatePurpose, secretName, type ClusterCertificates, type EncryptionAlgorithm, type KeyPair, type Purpose } from "../../providers/kubeadm/certificates.ts";
+import { secretName, type ClusterCertificates, type EncryptionAlgorithm, type KeyPair, type Purpose } from "../../providers/kubeadm/certificates.ts";
+import { loadCertificateGeneration } from "../../providers/kubeadm/load-generation.ts";
 import type { Client } from "../../runtime/client.ts";
 import { CLUSTER_NAME_LABEL, ownerRefTo } from "../core/contract.ts";
 
@@ -57,7 +58,7 @@ export async function lookupOrGenerateCertificates(client: Client, cluster: KObj
   const certs = lookupCertificates(client, ns, name, CONTROL_PLANE_PURPOSES);
   for (const p of CONTROL_PLANE_PURPOSES) {
     if (certs[p]) continue;
-    const kp = await generatePurpose(p, opts);
+    const kp = await (await loadCertificateGeneration()).generatePurpose(p, opts);
     const secret = {
       apiVersion: "v1",
       kind: "Secret",

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, X509Certificate } from "node:crypto";
 import { parse, parseAllDocuments } from "yaml";
 import type { KObject } from "../../lib/kobject.ts";
-import { generateCA } from "../../providers/kubeadm/certificates.ts";
+import { generateCA } from "../../providers/kubeadm/certificate-generation.ts";
 import { CAPI_VERSION } from "../core/contract.ts";
 import { KUBEADMCONFIG_VERSION } from "./kubeadmconfig.ts";
 import { createCluster, machineWithConfig, NS, setClusterStatus, startKubeadmEnv, waitFor, type KubeadmTestEnv } from "./testenv.ts";

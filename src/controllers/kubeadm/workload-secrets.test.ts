@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import type { KObject } from "../../lib/kobject.ts";
 import { startWorkloadServer, type WorkloadServer } from "../../lab/workload-server.ts";
 import { bootstrapTokenSecretData, generateBootstrapToken, tokenSecretName } from "../../providers/kubeadm/bootstrap-token.ts";
-import { generateCA } from "../../providers/kubeadm/certificates.ts";
+import { generateCA } from "../../providers/kubeadm/certificate-generation.ts";
 import { issueCertificate } from "../../providers/pki/certs.ts";
 import { LabNetwork } from "../../providers/workload/dialer.ts";
 import { NS, startKubeadmEnv, type KubeadmTestEnv } from "./testenv.ts";

@@ -4,7 +4,8 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { parse, parseAllDocuments } from "yaml";
 import { bootstrapTokenSecretData, generateBootstrapToken, TOKEN_PATTERN, tokenSecretName } from "./bootstrap-token.ts";
-import { caCertHashes, certificateFiles, generateCA, generateServiceAccountKeys, type ClusterCertificates } from "./certificates.ts";
+import { generateCA, generateServiceAccountKeys } from "./certificate-generation.ts";
+import { caCertHashes, certificateFiles, type ClusterCertificates } from "./certificates.ts";
 import { goQuote, initControlPlaneCloudConfig, joinControlPlaneCloudConfig, nodeCloudConfig, SENTINEL_FILE } from "./cloud-init.ts";
 import { clusterConfigurationYaml, initConfigurationYaml, joinConfigurationYaml } from "./kubeadm-api.ts";
 

@@ -35,8 +35,17 @@ describe.skipIf(!binary)("steady state", () => {
       300_000,
       e,
     );
-    // Let the last status writes land, then count.
-    await Bun.sleep(2000);
+    // Let the last status writes land (on a loaded machine the last Machines settle a few seconds
+    // after the MachineDeployment counts them): wait for 3 quiet seconds, at most 60 s — a hot loop
+    // never gets there and fails below anyway.
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    let last = sum(await reconciles());
+    for (let quiet = 0, waited = 0; quiet < 3 && waited < 60; waited++) {
+      await Bun.sleep(1000);
+      const now = sum(await reconciles());
+      quiet = now - last <= 1 ? quiet + 1 : 0;
+      last = now;
+    }
     const before = await reconciles();
     await Bun.sleep(10_000);
     const after = await reconciles();
