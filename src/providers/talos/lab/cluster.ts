@@ -180,6 +180,15 @@ export class LabTalosCluster {
     return next.hostname;
   }
 
+  /** Makes the voting member `id` the leader (etcd MoveLeader); false when there is no such voter. */
+  moveLeader(id: bigint): boolean {
+    const to = this.#state.members.find((m) => m.id === String(id) && !m.isLearner);
+    if (!to) return false;
+    this.#state.leader = to.id;
+    this.#save();
+    return true;
+  }
+
   toProto(): EtcdMember[] {
     return this.#state.members.map((m) => ({
       id: BigInt(m.id),
