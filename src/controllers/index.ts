@@ -15,6 +15,7 @@ import { setupProxmoxControllers, type ProxmoxBackendResolver } from "./proxmox/
 import { setupTalosControllers } from "./talos/index.ts";
 import { setupAddonsControllers } from "./addons/index.ts";
 import { setupKubeadmControllers } from "./kubeadm/index.ts";
+import { setupKubeadmControlPlaneControllers } from "./kubeadmcontrolplane/index.ts";
 import type { Dialer } from "../providers/workload/dialer.ts";
 
 export interface ControllerEnv {
@@ -41,5 +42,6 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
     (m, env) => setupAddonsControllers(m, { dialer: env.dialer }),
     (m, env) => setupKubeadmControllers(m, { dialer: env.dialer }),
+    (m, env) => setupKubeadmControlPlaneControllers(m, { labProxyUrl: env.labProxyUrl }),
   ];
 }

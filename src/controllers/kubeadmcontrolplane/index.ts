@@ -1,0 +1,22 @@
+/**
+ * The KubeadmControlPlane controller (KCP's role): cluster certificates, control-plane machines,
+ * scaling with etcd membership kept correct, rollouts, the cluster kubeconfig and status. Runs only
+ * when the KubeadmControlPlane kind is served.
+ * @module
+ */
+import type { Manager } from "../../runtime/manager.ts";
+import { noEtcdClient, type EtcdMembershipFor } from "./etcd.ts";
+import { setupKubeadmControlPlaneController } from "./kubeadmcontrolplane.ts";
+
+export type { EtcdMachine, EtcdMembership, EtcdMembershipFor } from "./etcd.ts";
+
+export interface KubeadmControlPlaneEnv {
+  /** etcd access per workload cluster (default: none — scale-down stops before deleting). */
+  etcd?: EtcdMembershipFor;
+  labProxyUrl?: string;
+  requeueMs?: number;
+}
+
+export function setupKubeadmControlPlaneControllers(m: Manager, env: KubeadmControlPlaneEnv = {}): void {
+  setupKubeadmControlPlaneController(m, { etcd: env.etcd ?? noEtcdClient, labProxyUrl: env.labProxyUrl, requeueMs: env.requeueMs });
+}
