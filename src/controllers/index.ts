@@ -16,6 +16,7 @@ import { setupTalosControllers } from "./talos/index.ts";
 import { setupAddonsControllers } from "./addons/index.ts";
 import { setupKubeadmControllers } from "./kubeadm/index.ts";
 import { setupKubeadmControlPlaneControllers } from "./kubeadmcontrolplane/index.ts";
+import { etcdV3Membership } from "./kubeadmcontrolplane/etcd-client.ts";
 import type { Dialer } from "../providers/workload/dialer.ts";
 
 export interface ControllerEnv {
@@ -42,6 +43,6 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
     (m, env) => setupAddonsControllers(m, { dialer: env.dialer }),
     (m, env) => setupKubeadmControllers(m, { dialer: env.dialer }),
-    (m, env) => setupKubeadmControlPlaneControllers(m, { labProxyUrl: env.labProxyUrl }),
+    (m, env) => setupKubeadmControlPlaneControllers(m, { labProxyUrl: env.labProxyUrl, etcd: etcdV3Membership(m.client("kubeadmcontrolplane-etcd"), env.dialer) }),
   ];
 }

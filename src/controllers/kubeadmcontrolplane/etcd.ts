@@ -2,9 +2,9 @@
  * What the KubeadmControlPlane controller needs from a workload cluster's stacked etcd when it
  * removes a control-plane machine (upstream `ForwardEtcdLeadership` and
  * `RemoveEtcdMemberForMachine`). Members are named after the machine's Node, as kubeadm names them.
- * The etcd v3 client that implements this for real clusters lives in src/providers/etcd/; until a
- * caller supplies one, {@link noEtcdClient} refuses every call, so a scale-down stops before the
- * Machine is deleted (with a condition saying why) instead of leaving a stale member behind.
+ * The daemon implements it over etcd v3 gRPC (etcd-client.ts); without a `<cluster>-etcd` Secret, or
+ * with {@link noEtcdClient}, every call fails, so a scale-down stops before the Machine is deleted
+ * (with a condition saying why) instead of leaving a stale member behind.
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
