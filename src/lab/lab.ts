@@ -8,6 +8,7 @@ import { parseListen, type Config } from "../config/config.ts";
 import { log } from "../lib/log.ts";
 import { LabNetwork } from "../providers/workload/dialer.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { LabCloudInit } from "./cloud-init/index.ts";
 import { startConnectProxy, type RunningProxy } from "./connect-proxy.ts";
 import { startLabProxmox, type LabProxmox } from "./proxmox.ts";
 import { LabTalosNodes } from "./talos-nodes.ts";
@@ -20,6 +21,8 @@ export interface Lab {
   proxmox: LabProxmox;
   /** Talos nodes of lab VMs booted with a machine config. */
   talos: LabTalosNodes;
+  /** cloud-init of lab VMs booted with a cloud-config (kubeadm plugs in with registerProgram). */
+  cloudInit: LabCloudInit;
   stop(): Promise<void>;
 }
 
@@ -33,6 +36,8 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
   workloads.start();
   const talos = new LabTalosNodes({ pve: proxmox.pve, network, dataDir: config.dataDir, workloadServer: (h, p) => workloads.serverAt(h, p) });
   await talos.start();
+  const cloudInit = new LabCloudInit({ pve: proxmox.pve, dataDir: config.dataDir });
+  await cloudInit.start();
   log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");
   return {
     network,
@@ -40,8 +45,10 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
     workloads,
     proxmox,
     talos,
+    cloudInit,
     async stop() {
       await talos.stop();
+      await cloudInit.stop();
       await proxmox.stop();
       await workloads.stop();
       await proxy.close();

@@ -281,6 +281,29 @@ export function guestHostname(vm: VmRecord): string {
   return vm.config.name ?? `VM${vm.vmid}`;
 }
 
+/** What a simulated cloud-init in the guest reports (src/lab/cloud-init), for VMs it runs in. */
+export interface CloudInitReport {
+  status: "running" | "done" | "error";
+  hostname?: string;
+}
+
+const cloudInitReporters = new WeakMap<LabHost, (vm: VmRecord) => CloudInitReport | undefined>();
+
+/** Lets the guests' cloud-init answer `cloud-init status` (undefined: the image's default, done after cloudInitMs). */
+export function setCloudInitReporter(host: LabHost, reporter: ((vm: VmRecord) => CloudInitReport | undefined) | undefined): void {
+  if (reporter) cloudInitReporters.set(host, reporter);
+  else cloudInitReporters.delete(host);
+}
+
+/** `cloud-init status --wait` whose answer comes when the simulated run ends. */
+const WAITING = Number.MAX_SAFE_INTEGER;
+
+function simulatedStatus(host: LabHost, vm: VmRecord, b: BootRecord): CloudInitReport | undefined {
+  const report = cloudInitReporters.get(host)?.(vm);
+  if (!report) return undefined;
+  return host.now() < b.cloudInitDoneAt ? { ...report, status: "running" } : report;
+}
+
 /** guest-exec: the commands the simulated images know. */
 export function startExec(host: LabHost, vm: VmRecord, command: string[]): number {
   const b = assertAgent(host, vm);
@@ -300,6 +323,13 @@ export function startExec(host: LabHost, vm: VmRecord, command: string[]): numbe
     if (args[0] !== "status") {
       exitcode = 2;
       err = `usage: cloud-init [-h] [--version] [--debug] [--force] [--all-stages] {init,modules,single,query,features,analyze,devel,collect-logs,clean,status,schema} ...\ncloud-init: error: invalid choice: '${args[0] ?? ""}'\n`;
+    } else if (simulatedStatus(host, vm, b)) {
+      const report = simulatedStatus(host, vm, b)!;
+      if (report.status === "running" && args.includes("--wait")) finishAt = WAITING;
+      else {
+        out = `status: ${report.status}\n`;
+        exitcode = report.status === "error" ? 1 : 0;
+      }
     } else {
       const done = now >= b.cloudInitDoneAt;
       if (args.includes("--wait")) finishAt = Math.max(now, b.cloudInitDoneAt);
@@ -307,7 +337,7 @@ export function startExec(host: LabHost, vm: VmRecord, command: string[]): numbe
     }
   } else if (base === "hostname") {
     known(path, b.guest?.os !== "talos");
-    out = `${guestHostname(vm)}\n`;
+    out = `${simulatedStatus(host, vm, b)?.hostname ?? guestHostname(vm)}\n`;
   } else if (base === "true") {
     known(path, b.guest?.os !== "talos");
   } else {
@@ -324,6 +354,13 @@ export function execStatus(host: LabHost, vm: VmRecord, pid: number): Record<str
   assertAgent(host, vm);
   const e = host.state.execs[String(vm.vmid)]?.[String(pid)];
   if (!e) die(`Agent error: Invalid parameter 'pid'`);
+  if (e.finishAt === WAITING) {
+    const report = simulatedStatus(host, vm, vm.boot!);
+    if (report && report.status !== "running") {
+      Object.assign(e, { finishAt: host.now(), out: `status: ${report.status}\n`, exitcode: report.status === "error" ? 1 : 0 });
+      host.changed();
+    }
+  }
   if (host.now() < e.finishAt) return { exited: 0 };
   return { exited: 1, exitcode: e.exitcode, ...(e.out ? { "out-data": e.out } : {}), ...(e.err ? { "err-data": e.err } : {}) };
 }
