@@ -10,6 +10,7 @@ import { LabNetwork } from "../providers/workload/dialer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { LabCloudInit } from "./cloud-init/index.ts";
 import { startConnectProxy, type RunningProxy } from "./connect-proxy.ts";
+import { LabKubeadm } from "./kubeadm/index.ts";
 import { startLabProxmox, type LabProxmox } from "./proxmox.ts";
 import { LabTalosNodes } from "./talos-nodes.ts";
 import { LabWorkloads } from "./workloads.ts";
@@ -23,6 +24,8 @@ export interface Lab {
   talos: LabTalosNodes;
   /** cloud-init of lab VMs booted with a cloud-config (kubeadm plugs in with registerProgram). */
   cloudInit: LabCloudInit;
+  /** kubeadm init/join/reset of those VMs: lab etcd members and Node registration. */
+  kubeadm: LabKubeadm;
   stop(): Promise<void>;
 }
 
@@ -37,6 +40,9 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
   const talos = new LabTalosNodes({ pve: proxmox.pve, network, dataDir: config.dataDir, workloadServer: (h, p) => workloads.serverAt(h, p) });
   await talos.start();
   const cloudInit = new LabCloudInit({ pve: proxmox.pve, dataDir: config.dataDir });
+  // registered before cloud-init resumes interrupted runs, which may call it
+  const kubeadm = new LabKubeadm({ pve: proxmox.pve, network, cloudInit, dataDir: config.dataDir, workloadServer: (h, p) => workloads.serverAt(h, p) });
+  await kubeadm.start();
   await cloudInit.start();
   log.info({ component: "lab", proxy: proxy.url, lan: network.cidr }, "lab mode: simulated infrastructure is running");
   return {
@@ -46,9 +52,11 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
     proxmox,
     talos,
     cloudInit,
+    kubeadm,
     async stop() {
       await talos.stop();
       await cloudInit.stop();
+      await kubeadm.stop();
       await proxmox.stop();
       await workloads.stop();
       await proxy.close();
