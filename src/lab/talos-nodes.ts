@@ -42,6 +42,7 @@ import type { LabNetwork } from "../providers/workload/dialer.ts";
 import type { KObject } from "../lib/kobject.ts";
 import type { RequestContext } from "../registry/rest/context.ts";
 import type { WorkloadServer } from "./workload-server.ts";
+import { nodeCondition, registerKubeletNode } from "./kubelet-registration.ts";
 
 export interface LabTalosNodesOptions {
   pve: LabPve;
@@ -381,7 +382,7 @@ export class LabTalosNodes {
     await r.node.stop();
     if (vmGone && wasRegistered) {
       // the node lifecycle controller's view once the kubelet stops posting status
-      const unknown = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((t) => condition(t, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."));
+      const unknown = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((t) => nodeCondition(t, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."));
       await this.#patchStatus(r, unknown).catch(() => undefined);
     }
   }
@@ -515,10 +516,10 @@ export class LabTalosNodes {
       capacity,
       allocatable: { ...capacity, memory: `${Math.max(0, memKi - 262144)}Ki` },
       conditions: [
-        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        nodeCondition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        nodeCondition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        nodeCondition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        nodeCondition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
@@ -558,28 +559,7 @@ export class LabTalosNodes {
   /** tryRegisterWithAPIServer, then the first node status update. */
   async #register(r: Running): Promise<void> {
     const server = await this.#connect(r);
-    const { create } = await import("../registry/rest/create.ts");
-    const { get } = await import("../registry/rest/get.ts");
-    const { update } = await import("../registry/rest/update.ts");
-    const { ApiError } = await import("../lib/api-errors.ts");
-    const res = server.rest.registry.resolve("", "v1", "nodes")!;
-    const node = this.#nodeObject(r) as unknown as KObject;
-    const status = this.#nodeStatus(r);
-    try {
-      create(server.rest, res, undefined, { ...node, status }, this.#ctx(r));
-    } catch (e) {
-      if (!(e instanceof ApiError) || e.code !== 409) throw new Error(`Unable to register node with API server: ${(e as Error).message}`);
-      // already registered (a restart): the kubelet keeps the object and reconciles its labels
-      const cur = get(server.rest, res, "", r.boot.hostname);
-      const labels = { ...cur.metadata.labels, ...node.metadata.labels };
-      update(server.rest, res, "", r.boot.hostname, { ...cur, metadata: { ...cur.metadata, labels } }, this.#ctx(r));
-    }
-    const cur = get(server.rest, res, "", r.boot.hostname);
-    update(server.rest, res, "", r.boot.hostname, { ...cur, status }, this.#ctx(r), "status");
+    await registerKubeletNode(server, this.#nodeObject(r) as unknown as KObject, this.#nodeStatus(r), this.#ctx(r));
   }
 }
 
-function condition(type: string, status: string, reason: string, message: string): Record<string, unknown> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now };
-}

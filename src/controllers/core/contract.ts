@@ -164,3 +164,23 @@ export function removeFinalizer(obj: KObject, finalizer: string): boolean {
 export function endpointValid(ep: { host?: string; port?: number } | undefined): boolean {
   return Boolean(ep?.host) && Number(ep?.port) > 0;
 }
+
+/** `status.initialization.infrastructureProvisioned` of a Cluster (or v1beta1's `infrastructureReady`). */
+export function clusterInfrastructureProvisioned(cluster: KObject): boolean {
+  const s = (cluster.status ?? {}) as { initialization?: { infrastructureProvisioned?: boolean }; infrastructureReady?: boolean };
+  return s.initialization?.infrastructureProvisioned === true || s.infrastructureReady === true;
+}
+
+/** The Cluster of a control plane: its Cluster owner, else its cluster-name label. */
+export function clusterOfControlPlane(client: Client, cp: KObject): KObject | undefined {
+  const name = ownerOfKind(cp, "Cluster", CAPI_GROUP)?.name ?? cp.metadata.labels?.[CLUSTER_NAME_LABEL];
+  return name ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: cp.metadata.namespace, name }) : undefined;
+}
+
+/** Maps a Cluster to the control plane of `kind` its `controlPlaneRef` names (for watches). */
+export function controlPlaneOfCluster(kind: string): (cluster: KObject) => { namespace?: string; name: string }[] {
+  return (o) => {
+    const ref = (o.spec as { controlPlaneRef?: { kind?: string; name?: string } } | undefined)?.controlPlaneRef;
+    return ref?.kind === kind && ref.name ? [{ namespace: o.metadata.namespace, name: ref.name }] : [];
+  };
+}

@@ -32,7 +32,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, endpointValid, isPaused, ownerOfKind } from "../core/contract.ts";
+import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind } from "../core/contract.ts";
 import { clusterControlPlaneInitialized } from "../core/machine-api.ts";
 import { CertificateError, CLUSTER_SECRET_TYPE, CONTROL_PLANE_PURPOSES, ensureAllExist, lookupCertificates, lookupOrGenerateCertificates } from "./cluster-certificates.ts";
 import { acquireInitLock, releaseInitLock } from "./init-lock.ts";
@@ -111,9 +111,6 @@ export function setupKubeadmConfigController(m: Manager, options: KubeadmConfigC
   return c;
 }
 
-function infrastructureProvisioned(cluster: KObject): boolean {
-  return (cluster.status as { initialization?: { infrastructureProvisioned?: boolean } } | undefined)?.initialization?.infrastructureProvisioned === true;
-}
 
 function isControlPlaneMachine(machine: KObject): boolean {
   return CONTROL_PLANE_LABEL in (machine.metadata.labels ?? {});
@@ -166,7 +163,7 @@ async function reconcile(client: Client, recorder: EventRecorder, opts: Required
 async function reconcileConfig(s: Scope): Promise<Result | void> {
   await ensureBootstrapSecretOwner(s);
   const machineDataSecret = (s.machine.spec as { bootstrap?: { dataSecretName?: string } }).bootstrap?.dataSecretName;
-  if (!infrastructureProvisioned(s.cluster)) {
+  if (!clusterInfrastructureProvisioned(s.cluster)) {
     dataSecretNotAvailable(s.cfg, "Waiting for Cluster status.infrastructureReady to be true", "WaitingForClusterInfrastructure", "Info");
     return;
   }

@@ -24,7 +24,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, endpointValid, isPaused, ownerOfKind } from "../core/contract.ts";
+import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, controlPlaneOfCluster, endpointValid, isPaused } from "../core/contract.ts";
 import { lookupOrGenerateCertificates } from "../kubeadm/cluster-certificates.ts";
 import { ensureControlPlaneKubeconfig } from "../talos/tcp-kubeconfig.ts";
 import type { EtcdMachine, EtcdMembershipFor } from "./etcd.ts";
@@ -65,24 +65,13 @@ export function setupKubeadmControlPlaneController(m: Manager, env: KcpControlle
   if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "KubeadmControlPlane" });
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {
-    c.watchMapped(clusters, (o) => {
-      const ref = (o.spec as { controlPlaneRef?: { kind?: string; name?: string } } | undefined)?.controlPlaneRef;
-      return ref?.kind === "KubeadmControlPlane" && ref.name ? [{ namespace: o.metadata.namespace, name: ref.name }] : [];
-    });
+    c.watchMapped(clusters, controlPlaneOfCluster("KubeadmControlPlane"));
   }
   m.add(c);
   return c;
 }
 
-function clusterOf(client: Client, kcp: KObject): KObject | undefined {
-  const name = ownerOfKind(kcp, "Cluster", CAPI_GROUP)?.name ?? kcp.metadata.labels?.[CLUSTER_NAME_LABEL];
-  return name ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: kcp.metadata.namespace, name }) : undefined;
-}
 
-function infrastructureProvisioned(cluster: KObject): boolean {
-  const s = (cluster.status ?? {}) as { initialization?: { infrastructureProvisioned?: boolean }; infrastructureReady?: boolean };
-  return s.initialization?.infrastructureProvisioned === true || s.infrastructureReady === true;
-}
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -116,7 +105,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   const requeueMs = env.requeueMs ?? 10_000;
   const current = client.get({ apiVersion: KCP_VERSION, kind: "KubeadmControlPlane", namespace: req.namespace, name: req.name });
   if (!current || current.metadata.deletionTimestamp) return;
-  const cluster = clusterOf(client, current);
+  const cluster = clusterOfControlPlane(client, current);
   if (!cluster) {
     ctx.log.debug({}, "waiting for the owner Cluster");
     return;
@@ -141,7 +130,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   cond("Deleting", "False", "NotDeleting");
   const save = () => patchObject(client, current, kcp);
 
-  if (!infrastructureProvisioned(cluster)) {
+  if (!clusterInfrastructureProvisioned(cluster)) {
     cond("Available", "False", "NotAvailable", "Waiting for Cluster infrastructure", { status: "False", severity: "Info", reason: "WaitingForClusterInfrastructure" });
     await save();
     return;

@@ -26,7 +26,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
+import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
 import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig } from "./cluster-secrets.ts";
 import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, secretValue, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 
@@ -91,10 +91,6 @@ function setAvailable(tc: KObject, status: "True" | "False", reason: string, mes
   v1beta.conditions = upsertLegacyCondition(upsertLegacyCondition(v1beta.conditions, legacy), { ...legacy, type: "Ready" });
 }
 
-function infrastructureProvisioned(cluster: KObject): boolean {
-  const s = (cluster.status ?? {}) as { initialization?: { infrastructureProvisioned?: boolean }; infrastructureReady?: boolean };
-  return s.initialization?.infrastructureProvisioned === true || s.infrastructureReady === true;
-}
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -153,7 +149,7 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
     return;
   }
 
-  if (!infrastructureProvisioned(cluster)) {
+  if (!clusterInfrastructureProvisioned(cluster)) {
     setAvailable(tc, "False", "WaitingForClusterInfrastructure", "waiting for the cluster infrastructure to be provisioned");
     await save();
     return;

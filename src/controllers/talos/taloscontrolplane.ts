@@ -21,7 +21,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, ensureOwnerRef, isPaused, ownerOfKind } from "../core/contract.ts";
+import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
 import { parseSecretsBundle } from "../../providers/talos/secrets.ts";
 import { ensureTalosconfig, parseTalosconfig } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
@@ -65,24 +65,13 @@ export function setupTalosControlPlaneController(m: Manager, env: TalosControlle
   }
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {
-    c.watchMapped(clusters, (o) => {
-      const ref = (o.spec as { controlPlaneRef?: { kind?: string; name?: string } } | undefined)?.controlPlaneRef;
-      return ref?.kind === "TalosControlPlane" && ref.name ? [{ namespace: o.metadata.namespace, name: ref.name }] : [];
-    });
+    c.watchMapped(clusters, controlPlaneOfCluster("TalosControlPlane"));
   }
   m.add(c);
   return c;
 }
 
-function clusterOf(client: Client, tcp: KObject): KObject | undefined {
-  const name = ownerOfKind(tcp, "Cluster", CAPI_GROUP)?.name ?? tcp.metadata.labels?.[CLUSTER_NAME_LABEL];
-  return name ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: tcp.metadata.namespace, name }) : undefined;
-}
 
-function infrastructureProvisioned(cluster: KObject): boolean {
-  const s = (cluster.status ?? {}) as { initialization?: { infrastructureProvisioned?: boolean }; infrastructureReady?: boolean };
-  return s.initialization?.infrastructureProvisioned === true || s.infrastructureReady === true;
-}
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -100,7 +89,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
   const requeueMs = env.requeueMs ?? 10_000;
   const current = client.get({ apiVersion: TCP_VERSION, kind: "TalosControlPlane", namespace: req.namespace, name: req.name });
   if (!current || current.metadata.deletionTimestamp) return;
-  const cluster = clusterOf(client, current);
+  const cluster = clusterOfControlPlane(client, current);
   if (!cluster) {
     ctx.log.debug({}, "waiting for the owner Cluster");
     return;
@@ -122,7 +111,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
   };
 
   await ownInfrastructureTemplate(client, cluster, spec, ns);
-  if (!infrastructureProvisioned(cluster)) {
+  if (!clusterInfrastructureProvisioned(cluster)) {
     cond({ type: "Ready", status: "False", severity: "Info", reason: "WaitingForClusterInfrastructure" });
     await save();
     return;

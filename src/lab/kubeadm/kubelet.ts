@@ -18,6 +18,7 @@ import { create } from "../../registry/rest/create.ts";
 import { get } from "../../registry/rest/get.ts";
 import { update } from "../../registry/rest/update.ts";
 import type { WorkloadServer } from "../workload-server.ts";
+import { nodeCondition, registerKubeletNode } from "../kubelet-registration.ts";
 import { KubeadmError, type NodeRegistration } from "./config.ts";
 
 type Obj = Record<string, unknown>;
@@ -118,11 +119,6 @@ export function discover(server: WorkloadServer, o: { token: string; caCertHashe
   return caPem;
 }
 
-function condition(type: string, status: string, reason: string, message: string): Obj {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now };
-}
-
 export interface NodeToRegister {
   name: string;
   address: string;
@@ -134,7 +130,6 @@ export interface NodeToRegister {
 
 /** The kubelet's registration and first status: Ready (lab nodes need no CNI). */
 export async function registerNode(server: WorkloadServer, n: NodeToRegister): Promise<void> {
-  const res = server.rest.registry.resolve("", "v1", "nodes")!;
   const taints = n.reg.taints ?? (n.controlPlane ? [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] : []);
   const node = {
     apiVersion: "v1",
@@ -166,10 +161,10 @@ export async function registerNode(server: WorkloadServer, n: NodeToRegister): P
     capacity,
     allocatable: { ...capacity, memory: `${Math.max(0, memKi - 262144)}Ki` },
     conditions: [
-      condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-      condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-      condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-      condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+      nodeCondition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+      nodeCondition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+      nodeCondition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+      nodeCondition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
     nodeInfo: {
@@ -185,14 +180,5 @@ export async function registerNode(server: WorkloadServer, n: NodeToRegister): P
       systemUUID: uuid.toLowerCase(),
     },
   };
-  const ctx = ctxOf(`system:node:${n.name}`);
-  try {
-    create(server.rest, res, undefined, { ...node, status }, ctx);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.code !== 409) throw new KubeadmError(`Unable to register node with API server: ${(e as Error).message}`);
-    const cur = get(server.rest, res, "", n.name);
-    update(server.rest, res, "", n.name, { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, ...node.metadata.labels } }, spec: { ...(cur.spec as Obj), ...node.spec } }, ctx);
-  }
-  const cur = get(server.rest, res, "", n.name);
-  update(server.rest, res, "", n.name, { ...cur, status }, ctx, "status");
+  await registerKubeletNode(server, node as unknown as KObject, status, ctxOf(`system:node:${n.name}`), { mergeSpec: true, error: (m) => new KubeadmError(m) });
 }
