@@ -6,6 +6,7 @@
  */
 import type { KObject } from "../../lib/kobject.ts";
 import type { Dialer } from "../../providers/workload/dialer.ts";
+import { HttpWorkloadClient } from "../../providers/workload/http-client.ts";
 import { parseKubeconfig, type KubeconfigAccess } from "../../providers/workload/kubeconfig.ts";
 import type { Client } from "../../runtime/client.ts";
 
@@ -30,44 +31,18 @@ export class WorkloadSecretError extends Error {
 }
 
 class HttpSecretClient implements WorkloadSecretClient {
-  #base: string;
-  #tls: Record<string, unknown>;
-  #headers: Record<string, string>;
+  #http: HttpWorkloadClient;
 
   constructor(
     private readonly access: KubeconfigAccess,
     dialer: Dialer,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
   ) {
-    const url = new URL(access.server);
-    const route = dialer.route(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 443));
-    this.#base = `https://${route.host.includes(":") ? `[${route.host}]` : route.host}:${route.port}`;
-    this.#tls = {
-      ...(access.caPem ? { ca: access.caPem } : {}),
-      ...(access.certPem ? { cert: access.certPem, key: access.keyPem } : {}),
-      ...(access.insecure ? { rejectUnauthorized: false } : {}),
-      serverName: url.hostname,
-      checkServerIdentity: () => undefined,
-    };
-    this.#headers = { Accept: "application/json", ...(access.token ? { Authorization: `Bearer ${access.token}` } : {}) };
+    this.#http = new HttpWorkloadClient(access, dialer, timeoutMs);
   }
 
-  async #req(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${this.#base}${path}`, {
-      method,
-      headers: { ...this.#headers, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      tls: this.#tls,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    } as RequestInit);
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed };
+  #req(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    return this.#http.request(method, path, body);
   }
 
   #path(namespace: string, name?: string): string {

@@ -67,6 +67,11 @@ export class HttpWorkloadClient implements WorkloadClient {
     return { status: res.status, body: parsed };
   }
 
+  /** A raw request on the cluster's API: status and parsed body, whatever the status. */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    return this.#req(method, path, body);
+  }
+
   async #ok(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
     const r = await this.#req(method, path, body, contentType);
     if (r.status >= 400) {
