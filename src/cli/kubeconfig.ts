@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { DEFAULT_DATA_DIR } from "../config/config.ts";
 import { adminKubeconfig } from "../daemon/pki-files.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -40,10 +41,21 @@ export function kubeconfigCommand(argv: string[]): string {
   let server = flags.server as string | undefined;
   if (server === undefined) {
     const current = join(dataDir, "admin.kubeconfig");
-    const m = existsSync(current) ? /server: (\S+)/.exec(readFileSync(current, "utf8")) : null;
-    server = m?.[1] ?? "https://127.0.0.1:6443";
+    server = existsSync(current) ? serverOf(readFileSync(current, "utf8")) : undefined;
+    server ??= "https://127.0.0.1:6443";
   }
   if (!/^https:\/\/[^/\s]+(\/.*)?$/.test(server)) throw new UsageError(`--server must be an https:// URL, got ${JSON.stringify(server)}`);
   const [ca, cert, key] = files.map((f) => readFileSync(f, "utf8")) as [string, string, string];
   return adminKubeconfig({ ca: { certPem: ca, keyPem: "" }, serving: { certPem: "", keyPem: "" }, admin: { certPem: cert, keyPem: key } }, server);
+}
+
+/** The first cluster's server of a kubeconfig (the daemon writes it quoted; a user may not). */
+export function serverOf(kubeconfig: string): string | undefined {
+  try {
+    const doc = parse(kubeconfig) as { clusters?: { cluster?: { server?: unknown } }[] } | null;
+    const server = doc?.clusters?.[0]?.cluster?.server;
+    return typeof server === "string" ? server : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -17,6 +17,7 @@ import { setupAddonsControllers } from "./addons/index.ts";
 import { setupKubeadmControllers } from "./kubeadm/index.ts";
 import { setupKubeadmControlPlaneControllers } from "./kubeadmcontrolplane/index.ts";
 import { etcdV3Membership } from "./kubeadmcontrolplane/etcd-client.ts";
+import { kubeadmConfigProbe } from "./kubeadmcontrolplane/workload-init.ts";
 import type { Dialer } from "../providers/workload/dialer.ts";
 
 export interface ControllerEnv {
@@ -43,6 +44,9 @@ export function controllerSetups(): ControllerSetupFn[] {
     (m, env) => setupTalosControllers(m, { dialer: env.dialer, labProxyUrl: env.labProxyUrl }),
     (m, env) => setupAddonsControllers(m, { dialer: env.dialer }),
     (m, env) => setupKubeadmControllers(m, { dialer: env.dialer }),
-    (m, env) => setupKubeadmControlPlaneControllers(m, { labProxyUrl: env.labProxyUrl, etcd: etcdV3Membership(m.client("kubeadmcontrolplane-etcd"), env.dialer) }),
+    (m, env) => setupKubeadmControlPlaneControllers(m, {
+        labProxyUrl: env.labProxyUrl,
+        initProbe: kubeadmConfigProbe(m.client("kubeadmcontrolplane-workload"), env.dialer),
+        etcd: etcdV3Membership(m.client("kubeadmcontrolplane-etcd"), env.dialer) }),
   ];
 }

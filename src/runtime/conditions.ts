@@ -72,6 +72,8 @@ export function setV1Beta1Condition(obj: KObject, c: Omit<V1Beta1Condition, "las
   const v1 = ((status.deprecated ??= {}).v1beta1 ??= {});
   const next: V1Beta1Condition = { ...c };
   if (next.status === "True") delete next.severity;
+  // v1beta1 conditions omit empty optional strings (the schema wants message/reason non-empty).
+  for (const k of ["reason", "message", "severity"] as const) if (next[k] === "") delete next[k];
   v1.conditions = upsert(v1.conditions ?? [], next, now);
 }
 

@@ -20,6 +20,8 @@ export interface Request {
 export interface Result {
   /** Reconcile again after this many milliseconds (resets backoff). */
   requeueAfter?: number;
+  /** Reconcile again with the per-item backoff, without it counting as an error (controller-runtime's `Requeue: true`). */
+  requeue?: boolean;
 }
 
 export interface ReconcileContext {
@@ -144,6 +146,11 @@ export class Controller {
     let result = "success";
     try {
       const r = await this.reconcile(req, { log: ctxLog, reconcileID });
+      if (r?.requeue && r.requeueAfter === undefined) {
+        result = "requeue";
+        this.queue.addRateLimited(key);
+        return;
+      }
       this.queue.forget(key);
       if (r?.requeueAfter !== undefined && r.requeueAfter >= 0) {
         result = "requeue_after";

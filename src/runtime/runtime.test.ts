@@ -186,6 +186,9 @@ describe("patch helper and conditions", () => {
     expect(getCondition(o, "Ready")).toEqual({ type: "Ready", status: "False", reason: "B", message: "", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z" });
     setV1Beta1Condition(o, { type: "Ready", status: "False", severity: "Warning", reason: "B" });
     expect((o.status as { deprecated: { v1beta1: { conditions: unknown[] } } }).deprecated.v1beta1.conditions).toHaveLength(1);
+    // empty optional strings are left out: the v1beta1 schema rejects an empty message or reason
+    setV1Beta1Condition(o, { type: "Ready", status: "False", severity: "Info", reason: "Waiting", message: "" });
+    expect((o.status as { deprecated: { v1beta1: { conditions: Record<string, unknown>[] } } }).deprecated.v1beta1.conditions[0]).not.toHaveProperty("message");
   });
 
   it("computes merge patches", () => {

@@ -14,7 +14,7 @@ import {
   scaledValue,
   type MachineTemplateSpec,
 } from "./mdutil.ts";
-import { CLUSTER, infraRef, machineDeployment, NS, startEnv, waitFor, type TestEnv } from "./mdutil-testenv.ts";
+import { CLUSTER, infraRef, machineDeployment, NS, startEnv, template, waitFor, type TestEnv } from "./mdutil-testenv.ts";
 
 const RANDOM = "[bcdfghjklmnpqrstvwxz2456789]{5}";
 let env: TestEnv | undefined;
@@ -280,6 +280,19 @@ describe("MachineDeployment controller", () => {
     ]) {
       expect(getCondition(stored, type!)).toMatchObject({ status: st, reason });
     }
+  });
+
+  it("applied before its templates (kubectl apply order), it creates its MachineSet as soon as they exist, not after a fixed wait", async () => {
+    const e = await start();
+    const md = machineDeployment("md1", 2);
+    (md.spec as { template: { spec: { infrastructureRef: unknown } } }).template.spec.infrastructureRef = infraRef("infra-late");
+    await e.client.create(md);
+    await Bun.sleep(300);
+    expect(setsOf(e, "md1")).toHaveLength(0);
+    const t0 = performance.now();
+    await e.client.create(template("TestMachineTemplate", "infra-late", { cpu: 8 }));
+    await waitFor(() => setsOf(e, "md1").length === 1, 5_000, "the MachineSet once the template exists");
+    expect(performance.now() - t0).toBeLessThan(3_000);
   });
 
   it("scales up and down through spec.replicas (what the scale subresource writes)", async () => {

@@ -94,7 +94,6 @@ import {
 
 /** Field manager of every write (server-side apply of MachineSets included), as upstream's. */
 export const MACHINEDEPLOYMENT_MANAGER = "capi-machinedeployment";
-const REQUEUE_MISSING_TEMPLATE_MS = 30_000;
 const MAX_NAME_LENGTH = 63;
 const RANDOM_LENGTH = 5;
 
@@ -690,7 +689,9 @@ async function rollout(s: Scope, templateExists: boolean, plan: (p: Planner) => 
   const p = initPlanner(s.md, s.machineSets, s.now, true, templateExists);
   if (!p.newMS) {
     s.ctx.log.info({ reason: p.blocked }, "waiting for the templates to create the new MachineSet");
-    return { requeueAfter: REQUEUE_MISSING_TEMPLATE_MS };
+    // Upstream returns an error here: retried with backoff, so templates applied just after the
+    // MachineDeployment (kubectl apply order) are found within milliseconds.
+    return { requeue: true };
   }
   plan(p);
   await applyPlan(s, p);

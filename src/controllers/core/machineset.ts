@@ -79,7 +79,6 @@ import {
 /** Field manager of every write (server-side apply of Machines included), as upstream's. */
 export const MACHINESET_MANAGER = "capi-machineset";
 const DEFAULT_NAME_TEMPLATE = "{{ .machineSet.name }}-{{ .random }}";
-const REQUEUE_MISSING_TEMPLATE_MS = 30_000;
 const REQUEUE_NOT_READY_MS = 15_000;
 
 /** Test seams (as upstream's override* fields): a failure injected right before a Machine is created. */
@@ -573,7 +572,7 @@ async function syncReplicas(s: Scope): Promise<Result> {
       s.ctx.log.debug({}, "automatic creation of new machines disabled for MachineSet");
       return {};
     }
-    if (s.infraNotFound || s.bootstrapNotFound) return { requeueAfter: REQUEUE_MISSING_TEMPLATE_MS };
+    if (s.infraNotFound || s.bootstrapNotFound) return { requeue: true }; // upstream errors: retried with backoff
     await createMachines(s, -diff);
     return {};
   }

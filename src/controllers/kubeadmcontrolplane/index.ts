@@ -7,16 +7,19 @@
 import type { Manager } from "../../runtime/manager.ts";
 import { noEtcdClient, type EtcdMembershipFor } from "./etcd.ts";
 import { setupKubeadmControlPlaneController } from "./kubeadmcontrolplane.ts";
+import type { KubeadmInitProbe } from "./workload-init.ts";
 
 export type { EtcdMachine, EtcdMembership, EtcdMembershipFor } from "./etcd.ts";
 
 export interface KubeadmControlPlaneEnv {
   /** etcd access per workload cluster (default: none — scale-down stops before deleting). */
   etcd?: EtcdMembershipFor;
+  /** Has kubeadm init run in a workload cluster (default: a machine with a Node stands for it). */
+  initProbe?: KubeadmInitProbe;
   labProxyUrl?: string;
   requeueMs?: number;
 }
 
 export function setupKubeadmControlPlaneControllers(m: Manager, env: KubeadmControlPlaneEnv = {}): void {
-  setupKubeadmControlPlaneController(m, { etcd: env.etcd ?? noEtcdClient, labProxyUrl: env.labProxyUrl, requeueMs: env.requeueMs });
+  setupKubeadmControlPlaneController(m, { etcd: env.etcd ?? noEtcdClient, ...(env.initProbe ? { initProbe: env.initProbe } : {}), labProxyUrl: env.labProxyUrl, requeueMs: env.requeueMs });
 }

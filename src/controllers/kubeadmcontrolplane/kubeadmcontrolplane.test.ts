@@ -63,6 +63,8 @@ const status = () => (kcp().status ?? {}) as Status;
 const condition = (type: string) => status().conditions?.find((c) => c.type === type);
 const config = (name: string) => env.client.get({ apiVersion: KUBEADMCONFIG_VERSION, kind: "KubeadmConfig", namespace: NS, name })!;
 const secret = (name: string) => env.client.get({ apiVersion: "v1", kind: "Secret", namespace: NS, name });
+const machineCondition = (name: string, type: string) =>
+  ((env.client.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name })?.status as { conditions?: { type: string; status: string; reason: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
 const nodeless = () => live().filter((m) => !(m.status as { nodeRef?: unknown } | undefined)?.nodeRef);
 
 /** Brings every new machine's Node up, one at a time, until `n` ready; records how many machines lacked a Node at once. */
@@ -85,7 +87,7 @@ async function converge(n: number, extra?: (ms: KObject[]) => boolean): Promise<
 describe("KubeadmControlPlane controller", () => {
   let certUids: string[] = [];
 
-  test("first machine: certificates owned by the KCP, init configuration, clone; kubeconfig once initialized", async () => {
+  test("first machine: certificates owned by the KCP, init configuration, clone, kubeconfig; initialized once kubeadm-config exists", async () => {
     const first = await waitFor("first machine", () => machines()[0]);
     const name = first.metadata.name!;
     expect(first.metadata.labels).toMatchObject({ "cluster.x-k8s.io/cluster-name": CLUSTER, "cluster.x-k8s.io/control-plane": "", "cluster.x-k8s.io/control-plane-name": "cp" });
@@ -107,18 +109,21 @@ describe("KubeadmControlPlane controller", () => {
       certUids.push(s.metadata.uid!);
     }
     expect(await waitFor("CertificatesAvailable", () => condition("CertificatesAvailable"))).toMatchObject({ status: "True", reason: "Available" });
-    // Not initialized before a Node: no kubeconfig, no second machine.
-    await Bun.sleep(150);
-    expect(secret(`${CLUSTER}-kubeconfig`)).toBeUndefined();
-    expect(machines().length).toBe(1);
-    expect(status()).toMatchObject({ replicas: 1, readyReplicas: 0, upToDateReplicas: 1, version: "v1.33.1", selector: `cluster.x-k8s.io/cluster-name=${CLUSTER},cluster.x-k8s.io/control-plane` });
-    expect(condition("Initialized")?.status).toBe("False");
-    expect(condition("Available")?.status).toBe("False");
-
-    await nodeUp(env.client, name);
-    await waitFor("initialized", () => status().initialization?.controlPlaneInitialized === true && condition("Available")?.status === "True");
+    // The kubeconfig exists as soon as the endpoint is known (upstream reconcileKubeconfig): the
+    // Machine controller needs it to find the first Node.
     const kc = await waitFor("kubeconfig", () => secret(`${CLUSTER}-kubeconfig`));
     expect(Buffer.from((kc.data as { value: string }).value, "base64").toString()).toContain("https://10.10.0.5:6443");
+    // Not initialized while kubeadm-config is absent, even once the machine has a Node: no second machine.
+    await nodeUp(env.client, name);
+    await Bun.sleep(200);
+    expect(machines().length).toBe(1);
+    expect(status()).toMatchObject({ replicas: 1, upToDateReplicas: 1, version: "v1.33.1", selector: `cluster.x-k8s.io/cluster-name=${CLUSTER},cluster.x-k8s.io/control-plane` });
+    expect(condition("Initialized")).toMatchObject({ status: "False", message: "Control plane not yet initialized" });
+    expect(condition("Available")?.status).toBe("False");
+    expect(machineCondition(name, "UpToDate")).toMatchObject({ status: "True", reason: "UpToDate" });
+
+    env.kubeadmConfig.exists = true;
+    await waitFor("initialized", () => status().initialization?.controlPlaneInitialized === true && condition("Available")?.status === "True");
     expect(status()).toMatchObject({ replicas: 1, readyReplicas: 1, availableReplicas: 1, upToDateReplicas: 1, deprecated: { v1beta1: { readyReplicas: 1, updatedReplicas: 1, unavailableReplicas: 0 } } });
     expect(condition("Initialized")).toMatchObject({ status: "True", reason: "Initialized" });
   });
@@ -168,12 +173,15 @@ describe("KubeadmControlPlane controller", () => {
     const removedBefore = env.etcd.removed().length;
     await env.client.patch(KCP_REF, "merge", { spec: { version: "v1.33.2" } });
     await waitFor("rolling out", () => condition("RollingOut")?.status === "True" || live().length === 2);
+    await waitFor("the old machine not up-to-date", () => machineCondition(old, "UpToDate")?.status === "False");
+    expect(machineCondition(old, "UpToDate")).toMatchObject({ reason: "NotUpToDate", message: "* Version v1.33.1 is not v1.33.2" });
     await converge(1, (ms) => ms[0]!.metadata.name !== old);
     const m = live()[0]!;
     expect((m.spec as { version: string }).version).toBe("v1.33.2");
     expect(env.etcd.removed().slice(removedBefore)).toEqual([old]);
     expect(status()).toMatchObject({ version: "v1.33.2", replicas: 1, upToDateReplicas: 1 });
     expect(condition("MachinesUpToDate")?.status).toBe("True");
+    expect(machineCondition(m.metadata.name!, "UpToDate")).toMatchObject({ status: "True", reason: "UpToDate" });
   });
 
   test("certificates and kubeconfig were created once", () => {

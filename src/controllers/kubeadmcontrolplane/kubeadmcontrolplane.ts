@@ -4,7 +4,7 @@
  * `-proxy`, `-sa`, owned by the KCP, as NewCertificatesForInitialControlPlane + LookupOrGenerate);
  * control-plane machines one at a time, each after the previous has its Node; scale down and
  * rollouts (version, kubeadmConfigSpec, infrastructure template, `rollout.after`; maxSurge 0|1);
- * `<cluster>-kubeconfig` once initialized; status counters and conditions (v1beta2 and the
+ * `<cluster>-kubeconfig` as soon as the endpoint is known (upstream reconcileKubeconfig); status counters and conditions (v1beta2 and the
  * deprecated v1beta1 ones).
  *
  * Removing a machine: it is marked {@link LEAVING_ANNOTATION} first (a restart finishes the
@@ -12,8 +12,9 @@
  * and only then is the Machine deleted. Without an etcd client for the cluster the removal stops
  * before the delete and `ScalingDown` says why; with external etcd there is no member to remove.
  *
- * `initialization.controlPlaneInitialized` becomes true (and stays) once a machine has a Node:
- * upstream reads the workload cluster's kubeadm-config ConfigMap, which the Node implies here.
+ * `initialization.controlPlaneInitialized` becomes true (and stays) once the workload cluster's
+ * kube-system/kubeadm-config ConfigMap exists, as upstream decides it (see workload-init.ts); without
+ * workload access (unit tests), a machine with a Node stands for it.
  * @module
  */
 import type { KObject } from "../../lib/kobject.ts";
@@ -30,12 +31,15 @@ import { ensureControlPlaneKubeconfig } from "../talos/tcp-kubeconfig.ts";
 import type { EtcdMachine, EtcdMembershipFor } from "./etcd.ts";
 import { CONTROL_PLANE_NAME_LABEL, createControlPlaneMachine, KCP_VERSION, outdatedReason, selectorString, type KcpSpec } from "./kcp-machines.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./kcp-plan.ts";
+import { noInitProbe, type KubeadmInitProbe } from "./workload-init.ts";
 
 export const LEAVING_ANNOTATION = "controlplane.capx.dev/etcd-leaving";
 
 export interface KcpControllerEnv {
   /** etcd access per workload cluster; without one, scale-down stops before deleting a Machine. */
   etcd: EtcdMembershipFor;
+  /** Has kubeadm init run in the workload cluster (default: a machine with a Node stands for it). */
+  initProbe?: KubeadmInitProbe;
   /** Written into the cluster kubeconfig as `proxy-url` (lab mode). */
   labProxyUrl?: string;
   /** Re-check interval while waiting on machines (default 10s). */
@@ -149,16 +153,20 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
     await save();
     return { requeueAfter: requeueMs };
   }
+  const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);
+  if (why) recorder.normal(cluster, "KubeconfigGenerated", `wrote Secret ${clusterName}-kubeconfig (${why})`);
 
   const machines = client
     .list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CONTROL_PLANE_NAME_LABEL}=${kcp.metadata.name}` })
     .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === kcp.metadata.uid));
   const now = Date.now();
+  const outdatedWhy = new Map(machines.map((mm) => [mm.metadata.name!, outdatedReason(client, spec, mm, now)]));
+  await setMachinesUpToDate(client, machines, outdatedWhy);
   const views: MachineView[] = machines.map((mm) => ({
     name: mm.metadata.name!,
     created: Date.parse(mm.metadata.creationTimestamp ?? "") || 0,
     ready: machineReady(mm),
-    upToDate: outdatedReason(client, spec, mm, now) === undefined,
+    upToDate: outdatedWhy.get(mm.metadata.name!) === undefined,
     deleting: Boolean(mm.metadata.deletionTimestamp),
     leaving: LEAVING_ANNOTATION in (mm.metadata.annotations ?? {}),
     failureDomain: (mm.spec as { failureDomain?: string }).failureDomain,
@@ -203,13 +211,18 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   v1.readyReplicas = ready;
   v1.updatedReplicas = upToDate;
   v1.unavailableReplicas = Math.max(0, views.length - ready);
-  const initialized = status.initialization?.controlPlaneInitialized === true || machines.some((mm) => nodeName(mm));
+  let initialized = status.initialization?.controlPlaneInitialized === true;
+  if (!initialized && machines.length) {
+    const probe = env.initProbe ?? noInitProbe;
+    const seen = await probe(cluster);
+    if (typeof seen === "string") {
+      initialized = !env.initProbe && machines.some((mm) => nodeName(mm));
+      if (!initialized) ctx.log.debug({ reason: seen }, "kubeadm-config not read");
+    } else initialized = seen;
+    if (!initialized) requeue ??= Math.min(requeueMs, 2_000);
+  }
   if (initialized) (status.initialization ??= {}).controlPlaneInitialized = true;
   cond("Initialized", initialized ? "True" : "False", initialized ? "Initialized" : "NotInitialized", initialized ? "" : "Control plane not yet initialized");
-  if (initialized) {
-    const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);
-    if (why) recorder.normal(cluster, "KubeconfigGenerated", `wrote Secret ${clusterName}-kubeconfig (${why})`);
-  }
   const available = initialized && ready > 0 && ready > live.length / 2;
   cond("Available", available ? "True" : "False", available ? "Available" : "NotAvailable", available ? "" : initialized ? "Not enough ready control-plane machines for etcd quorum" : "Control plane not yet initialized", available ? { status: "True" } : { status: "False", severity: "Info", reason: "WaitingForKubeadmInit" });
   cond("MachinesCreated", "True", "MachinesCreated", "", views.length ? { status: "True" } : undefined);
@@ -232,6 +245,20 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   if (requeue !== undefined) return { requeueAfter: requeue };
   if (action.kind !== "none") return { requeueAfter: Math.min(requeueMs, 1_000) };
   return { requeueAfter: requeueMs * 6 };
+}
+
+/** The Machines' UpToDate condition, which upstream leaves to the control plane for its machines. */
+async function setMachinesUpToDate(client: Client, machines: KObject[], outdatedWhy: Map<string, string | undefined>): Promise<void> {
+  for (const mm of machines) {
+    if (mm.metadata.deletionTimestamp) continue;
+    const why = outdatedWhy.get(mm.metadata.name!);
+    const want = why ? { type: "UpToDate", status: "False" as const, reason: "NotUpToDate", message: `* ${why[0]!.toUpperCase()}${why.slice(1)}` } : { type: "UpToDate", status: "True" as const, reason: "UpToDate", message: "" };
+    const have = ((mm.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === "UpToDate");
+    if (have && have.status === want.status && have.reason === want.reason && (have.message ?? "") === want.message) continue;
+    const next = structuredClone(mm);
+    setCondition(next, want);
+    await patchObject(client, mm, next);
+  }
 }
 
 /**

@@ -55,6 +55,8 @@ export interface KcpTestEnv {
   m: Manager;
   client: Client;
   etcd: FakeEtcd;
+  /** What the workload cluster says about kube-system/kubeadm-config (the KCP's init probe). */
+  kubeadmConfig: { exists: boolean };
   close(): Promise<void>;
 }
 
@@ -71,13 +73,15 @@ export async function startKcpEnv(): Promise<KcpTestEnv> {
   const m = new Manager(d);
   const client = m.client("test");
   const etcd = new FakeEtcd(() => client);
-  setupKubeadmControlPlaneControllers(m, { etcd: () => (etcd.available ? etcd : undefined), requeueMs: 50 });
+  const kubeadmConfig = { exists: false };
+  setupKubeadmControlPlaneControllers(m, { etcd: () => (etcd.available ? etcd : undefined), initProbe: async () => kubeadmConfig.exists, requeueMs: 50 });
   m.start();
   return {
     d,
     m,
     client,
     etcd,
+    kubeadmConfig,
     async close() {
       await m.stop();
       gc.stop();

@@ -52,11 +52,32 @@ export function readConfig(fs: GuestFs, path: string): Map<string, Obj> {
 }
 
 /** kubelet extra args in either form: v1beta4's `[{name, value}]` or v1beta3's map. */
+/**
+ * The kubelet's extra args as the kubelet receives them: kubeadm writes them into
+ * kubeadm-flags.env and systemd expands `$KUBELET_KUBEADM_ARGS` with its unquoting, so the
+ * CAPMOX templates' `proxmox://'{{ ds.meta_data.instance_id }}'` reaches the kubelet unquoted.
+ */
 export function kubeletExtraArgs(nodeRegistration: unknown): Record<string, string> {
   const raw = obj(nodeRegistration).kubeletExtraArgs;
   const out: Record<string, string> = {};
-  if (Array.isArray(raw)) for (const a of raw as Obj[]) out[String(a.name)] = String(a.value ?? "");
-  else for (const [k, v] of Object.entries(obj(raw))) out[k] = String(v);
+  if (Array.isArray(raw)) for (const a of raw as Obj[]) out[String(a.name)] = systemdUnquote(String(a.value ?? ""));
+  else for (const [k, v] of Object.entries(obj(raw))) out[k] = systemdUnquote(String(v));
+  return out;
+}
+
+/** systemd's EXTRACT_UNQUOTE on one word: quotes removed, backslash escapes kept literal. */
+export function systemdUnquote(word: string): string {
+  let out = "";
+  let quote: string | undefined;
+  for (let i = 0; i < word.length; i++) {
+    const ch = word[i]!;
+    if (ch === "\\" && i + 1 < word.length && quote !== "'") out += word[++i];
+    else if (quote) {
+      if (ch === quote) quote = undefined;
+      else out += ch;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else out += ch;
+  }
   return out;
 }
 

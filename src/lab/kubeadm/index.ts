@@ -27,7 +27,7 @@ import type { LabNetwork } from "../../providers/workload/dialer.ts";
 import type { LabCloudInit, ProgramContext } from "../cloud-init/index.ts";
 import type { WorkloadServer } from "../workload-server.ts";
 import { KubeadmError, loadPki, nodeRegistration, parseArgs, readConfig, splitEndpoint } from "./config.ts";
-import { checkServingCa, createKubeadmObjects, discover, registerNode } from "./kubelet.ts";
+import { checkServingCa, clusterKubernetesVersion, createKubeadmObjects, discover, registerNode } from "./kubelet.ts";
 
 export interface LabKubeadmOptions {
   pve: LabPve;
@@ -246,7 +246,7 @@ export class LabKubeadm {
       this.#nodes[ctx.vmid] = { cluster: endpoint, name, address, controlPlane };
       this.#save();
     }
-    await registerNode(server, { name, address, controlPlane, reg, kubeletVersion: "v1.33.1", vm: this.#o.pve.host.vm(ctx.vmid) });
+    await registerNode(server, { name, address, controlPlane, reg, kubeletVersion: clusterKubernetesVersion(server) ?? "v1.33.1", vm: this.#o.pve.host.vm(ctx.vmid) });
     out.push("", "This node has joined the cluster");
   }
 

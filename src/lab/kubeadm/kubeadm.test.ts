@@ -15,11 +15,11 @@ import { get } from "../../registry/rest/get.ts";
 import { systemContext } from "../../registry/rest/context.ts";
 import { LabCloudInit } from "../cloud-init/index.ts";
 import { startWorkloadServer, type WorkloadServer } from "../workload-server.ts";
-import { nodeRegistration } from "./config.ts";
+import { nodeRegistration, systemdUnquote } from "./config.ts";
 import { LabKubeadm } from "./index.ts";
 
 const ENDPOINT = { host: "10.10.0.5", port: 6443 };
-const VERSION = "v1.33.1";
+const VERSION = "v1.32.4";
 
 let t: TestLab;
 let ci: LabCloudInit;
@@ -67,7 +67,7 @@ async function boot(vmid: number, userData: string): Promise<void> {
 }
 
 function node(name: string) {
-  return get(server.rest, server.rest.registry.resolve("", "v1", "nodes")!, "", name) as unknown as { metadata: { labels: Record<string, string> }; spec: { providerID?: string; taints?: { key: string }[] }; status: { addresses: { type: string; address: string }[]; conditions: { type: string; status: string }[] } };
+  return get(server.rest, server.rest.registry.resolve("", "v1", "nodes")!, "", name) as unknown as { metadata: { labels: Record<string, string> }; spec: { providerID?: string; taints?: { key: string }[] }; status: { nodeInfo?: { kubeletVersion?: string }; addresses: { type: string; address: string }[]; conditions: { type: string; status: string }[] } };
 }
 
 function addToken(token: string, expires: Date): void {
@@ -88,6 +88,11 @@ function workerData(token: string, hashes: string[]): string {
 }
 
 describe("kubeadm configuration", () => {
+  test("kubelet extra args reach the kubelet unquoted, as systemd expands kubeadm-flags.env (CAPMOX quotes the provider-id)", () => {
+    expect(nodeRegistration({ nodeRegistration: { kubeletExtraArgs: [{ name: "provider-id", value: "proxmox://'1b2c-3d'" }] } }).providerId).toBe("proxmox://1b2c-3d");
+    expect(systemdUnquote(`a"b c"\\'d`)).toBe("ab c'd");
+  });
+
   test("kubelet extra args: v1beta4 list and v1beta3 map give the same provider-id and labels", () => {
     const v4 = nodeRegistration({ nodeRegistration: { kubeletExtraArgs: [{ name: "provider-id", value: "proxmox://a" }, { name: "node-labels", value: "x=1,y=2" }] } });
     const v3 = nodeRegistration({ nodeRegistration: { kubeletExtraArgs: { "provider-id": "proxmox://a", "node-labels": "x=1,y=2" } } });
@@ -145,6 +150,7 @@ describe("kubeadm in lab guests", () => {
     expect(await cloudInitStatus(402)).toEqual([0, "status: done\n"]);
     expect(node("k402").spec.providerID).toBe("proxmox://iid-402");
     expect(node("k402").metadata.labels["node-role.kubernetes.io/control-plane"]).toBeUndefined();
+    expect(node("k402").status.nodeInfo?.kubeletVersion).toBe(VERSION); // the cluster's, from kubeadm-config
 
     await boot(403, workerData(`${good.slice(0, 7)}${"x".repeat(16)}`, hashes));
     expect(await cloudInitStatus(403)).toEqual([1, "status: error\n"]);

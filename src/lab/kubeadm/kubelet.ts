@@ -75,6 +75,19 @@ export function createKubeadmObjects(server: WorkloadServer, o: { clusterConfigu
   cm("kube-public", "cluster-info", { kubeconfig: stringify(kubeconfig) });
 }
 
+/**
+ * The Kubernetes version a joining node's kubelet runs: the cluster's, as kubeadm-config records
+ * it (the lab has one image for every version; a real template carries the matching kubelet).
+ */
+export function clusterKubernetesVersion(server: WorkloadServer): string | undefined {
+  try {
+    const cm = get(server.rest, server.rest.registry.resolve("", "v1", "configmaps")!, "kube-system", "kubeadm-config") as { data?: { ClusterConfiguration?: string } };
+    return /^kubernetesVersion:\s*"?(v?[0-9][^\s"]*)/m.exec(cm.data?.ClusterConfiguration ?? "")?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 const unb64 = (v: unknown) => (typeof v === "string" ? Buffer.from(v, "base64").toString() : undefined);
 
 /**
