@@ -18,6 +18,7 @@ import { talosConverters } from "./talos/conversion/index.ts";
 import { talosCRDs } from "./talos/crds.ts";
 import { talosWebhooks } from "./talos/webhooks/index.ts";
 import type { BundledKind } from "./types.ts";
+import { clusterClassKind } from "./capi/clusterclass.ts";
 
 function hooksFor(group: string, kind: string): KindHooks | undefined {
   const key = `${group}/${kind}`;
@@ -45,5 +46,6 @@ export function bundledKinds(): BundledKind[] {
   return [
     ...[...capiCRDs, ...kubeadmCRDs, ...capmoxCRDs, ...talosCRDs].map((crd) => ({ crd, hooks: hooksFor(crd.spec.group, crd.spec.names.kind) })),
     ...ipamBundledKinds(),
+    clusterClassKind,
   ];
 }

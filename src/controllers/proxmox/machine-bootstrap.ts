@@ -65,6 +65,8 @@ export async function reconcileBootstrap(s: MachineScope, vm: LocatedVm, ips: Ip
       hostname: s.name,
       kubernetesVersion: (s.machine.spec as { version?: string } | undefined)?.version,
       providerIdInjection: s.spec.metadataSettings?.providerIDInjection ?? false,
+      proxmoxNode: vm.node,
+      zone: s.spec.network?.zone ?? "default",
     });
     networkConfig = renderNetworkConfig(devices);
   } catch (e) {

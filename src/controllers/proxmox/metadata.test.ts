@@ -15,6 +15,10 @@ describe("NoCloud meta-data (CAPMOX metadata template)", () => {
     expect(renderMetaData({ instanceId: uuid, hostname: "w1", kubernetesVersion: "v1.32.3", providerIdInjection: false })).not.toContain("provider-id");
   });
 
+  it("adds the PVE node and the network zone, which CAPMOX's proxmox-labels template reads", () => {
+    expect(renderMetaData({ instanceId: uuid, hostname: "w1", proxmoxNode: "pve2", zone: "default" })).toBe(`instance-id: ${uuid}\nlocal-hostname: w1\nhostname: w1\nproxmox-node: pve2\nzone: default\n`);
+  });
+
   it("refuses to render without hostname or instance-id (CAPMOX's texts)", () => {
     expect(() => renderMetaData({ instanceId: uuid, hostname: "" })).toThrow("hostname is not set");
     expect(() => renderMetaData({ instanceId: "", hostname: "w1" })).toThrow("instance-id is not set");

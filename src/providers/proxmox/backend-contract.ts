@@ -127,7 +127,7 @@ export function describeBackendContract(name: string, start: () => Promise<Contr
       const talos = vms.find((v) => v.vmid === TALOS)!;
       const ubuntu = vms.find((v) => v.vmid === UBUNTU)!;
       expect(talos).toMatchObject({ node: TEMPLATE_NODE, template: true, type: "qemu", tags: ["talos"] });
-      expect(ubuntu).toMatchObject({ node: TEMPLATE_NODE, template: true, type: "qemu", tags: ["ubuntu"] });
+      expect(ubuntu).toMatchObject({ node: TEMPLATE_NODE, template: true, type: "qemu", tags: ["cloud-init", "ubuntu"] });
       expect(talos.maxmem).toBe(2048 * 1024 ** 2);
     });
 

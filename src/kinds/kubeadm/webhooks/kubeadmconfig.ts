@@ -25,7 +25,7 @@ export const KUBEADM_CONFIG_TEMPLATE_WEBHOOKS = {
   validating: "validation.kubeadmconfigtemplate.bootstrap.cluster.x-k8s.io",
 };
 
-export const IGNITION_GATE_MSG = "can be set only if the KubeadmBootstrapFormatIgnition feature gate is enabled";
+export const IGNITION_GATE_MSG = "can be set only if the KubeadmBootstrapFormatIgnition feature gate is enabled; this appliance does not support ignition (Flatcar) yet: use format cloud-config";
 const CONFLICTING_FILE_SOURCE = "only one of content or contentFrom may be specified for a single file";
 const CONFLICTING_USER_SOURCE = "only one of passwd or passwdFrom may be specified for a single user";
 const MISSING_SECRET_NAME = "secret file source must specify non-empty secret name";

@@ -36,7 +36,7 @@ describe("inventory", () => {
     const t9000 = (await call("GET", "/nodes/pve1/qemu/9000/config")).body!.data as Record<string, string | number>;
     expect(t9000).toMatchObject({ template: 1, tags: "talos", name: "talos-nocloud", scsi0: "shared:9000/base-9000-disk-0.qcow2,size=10G", ide2: "shared:9000/vm-9000-cloudinit.qcow2,media=cdrom" });
     const t9001 = (await call("GET", "/nodes/pve1/qemu/9001/config")).body!.data as Record<string, string | number>;
-    expect(t9001).toMatchObject({ template: 1, tags: "ubuntu" });
+    expect(t9001).toMatchObject({ template: 1, tags: "cloud-init;ubuntu" });
     expect(DEFAULT_INVENTORY.bridges).toEqual([
       { name: "vmbr0", cidr: "10.10.0.0/24", gateway: "10.10.0.1", cidr6: "fd00:10::/64" },
       { name: "vmbr1", cidr: "10.20.0.0/24" },

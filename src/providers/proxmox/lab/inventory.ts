@@ -5,7 +5,7 @@
  * - storages `local` (dir: iso, snippets, vztmpl; per node), `local-lvm` (lvmthin: images; per node),
  *   `shared` (nfs, shared: images, iso, snippets);
  * - bridges `vmbr0` 10.10.0.0/24 (gateway 10.10.0.1, fd00:10::/64) and `vmbr1` 10.20.0.0/24;
- * - templates 9000 (Talos nocloud, tag `talos`) and 9001 (Ubuntu cloud-init, tag `ubuntu`) on
+ * - templates 9000 (Talos nocloud, tag `talos`) and 9001 (Ubuntu cloud-init, tags `cloud-init`, `ubuntu` as the CAPMOX auto-image template selects) on
  *   `pve1`, disks on `shared`.
  * A YAML file of the same shape replaces it (`loadInventory`).
  * @module
@@ -109,7 +109,7 @@ export const DEFAULT_INVENTORY: Inventory = {
       vmid: 9001,
       node: "pve1",
       name: "ubuntu-cloud",
-      tags: ["ubuntu"],
+      tags: ["cloud-init", "ubuntu"],
       storage: "shared",
       disk: "4G",
       cores: 2,

@@ -37,7 +37,7 @@ describe("/cluster/resources", () => {
     const upid = await t.ok<string>("POST", "/nodes/pve1/qemu/9001/clone", { newid: 501, name: "live" });
     await t.waitTask(upid);
     const entry = (await t.ok<Res[]>("GET", "/cluster/resources", { type: "vm" })).find((r) => r.vmid === 501)!;
-    expect(entry).toMatchObject({ name: "live", status: "stopped", tags: "ubuntu" });
+    expect(entry).toMatchObject({ name: "live", status: "stopped", tags: "cloud-init;ubuntu" });
     const nodes = await t.ok<{ node: string; maxmem: number; maxcpu: number; mem: number }[]>("GET", "/cluster/resources", { type: "node" });
     expect(nodes[0]).toMatchObject({ node: "pve1", maxmem: 64 * 1024 ** 3, maxcpu: 16 });
     await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/501/status/start"));
