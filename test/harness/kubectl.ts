@@ -80,7 +80,7 @@ export class Kubectl {
   }
 
   /** Runs and expects success; returns stdout. */
-  async ok(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+  async ok(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
     const r = await this.run(args, opts);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${r.code}):\n${r.stderr}${r.stdout}`);
     return r.stdout;

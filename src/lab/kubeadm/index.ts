@@ -27,7 +27,7 @@ import type { LabNetwork } from "../../providers/workload/dialer.ts";
 import type { LabCloudInit, ProgramContext } from "../cloud-init/index.ts";
 import type { WorkloadServer } from "../workload-server.ts";
 import { KubeadmError, loadPki, nodeRegistration, parseArgs, readConfig, splitEndpoint } from "./config.ts";
-import { checkServingCa, clusterKubernetesVersion, createKubeadmObjects, discover, registerNode } from "./kubelet.ts";
+import { checkServingCa, clusterKubernetesVersion, imageKubeletVersion, createKubeadmObjects, discover, registerNode } from "./kubelet.ts";
 
 export interface LabKubeadmOptions {
   pve: LabPve;
@@ -204,7 +204,7 @@ export class LabKubeadm {
     const { host, port } = splitEndpoint(endpoint);
     const server = await this.#apiServer(host, port, this.#o.apiServerWaitMs ?? 60_000);
     await checkServingCa(this.#o.network, host, port, pki.ca.cert);
-    await registerNode(server, { name, address, controlPlane: true, reg, kubeletVersion: String(cc.kubernetesVersion ?? "v1.33.1"), vm: this.#o.pve.host.vm(ctx.vmid) });
+    await registerNode(server, { name, address, controlPlane: true, reg, kubeletVersion: imageKubeletVersion(ctx.fs) ?? String(cc.kubernetesVersion ?? "v1.33.1"), vm: this.#o.pve.host.vm(ctx.vmid) });
     createKubeadmObjects(server, { clusterConfiguration: cc, endpoint, caPem: pki.ca.cert, nodeName: name });
     out.push("", "Your Kubernetes control-plane has initialized successfully!");
   }
@@ -246,7 +246,7 @@ export class LabKubeadm {
       this.#nodes[ctx.vmid] = { cluster: endpoint, name, address, controlPlane };
       this.#save();
     }
-    await registerNode(server, { name, address, controlPlane, reg, kubeletVersion: clusterKubernetesVersion(server) ?? "v1.33.1", vm: this.#o.pve.host.vm(ctx.vmid) });
+    await registerNode(server, { name, address, controlPlane, reg, kubeletVersion: imageKubeletVersion(ctx.fs) ?? clusterKubernetesVersion(server) ?? "v1.33.1", vm: this.#o.pve.host.vm(ctx.vmid) });
     out.push("", "This node has joined the cluster");
   }
 

@@ -76,6 +76,21 @@ export function createKubeadmObjects(server: WorkloadServer, o: { clusterConfigu
 }
 
 /**
+ * The kubelet version of the lab's one image: what the machine asked for. A real template carries a
+ * kubelet of one version; CAPMOX passes the Machine's version as meta-data `kubernetes-version`,
+ * which the lab takes as the version the image was built with.
+ */
+export function imageKubeletVersion(fs: { readText(path: string): string | undefined }): string | undefined {
+  try {
+    const data = JSON.parse(fs.readText("/run/cloud-init/instance-data.json") ?? "{}") as { ds?: { meta_data?: Record<string, unknown> } };
+    const v = data.ds?.meta_data?.["kubernetes-version"] ?? data.ds?.meta_data?.kubernetes_version;
+    return typeof v === "string" && v ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The Kubernetes version a joining node's kubelet runs: the cluster's, as kubeadm-config records
  * it (the lab has one image for every version; a real template carries the matching kubelet).
  */
