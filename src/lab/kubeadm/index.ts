@@ -55,6 +55,8 @@ const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v
 export class LabKubeadm {
   readonly #o: LabKubeadmOptions;
   readonly #clusters = new Map<string, LabTalosCluster>();
+  /** A control-plane VM's kube-apiserver on `<node-ip>:6443`: the cluster's workload server, announced there. */
+  readonly #apiListeners = new Map<number, () => void>();
   readonly #etcd = new Map<number, LabEtcdServer>();
   readonly #file: string;
   #nodes: Record<string, NodeRecord>;
@@ -85,6 +87,8 @@ export class LabKubeadm {
     this.#unsubscribe?.();
     for (const s of this.#etcd.values()) await s.stop();
     this.#etcd.clear();
+    for (const unlisten of this.#apiListeners.values()) unlisten();
+    this.#apiListeners.clear();
   }
 
   /** The etcd membership of the cluster at a control-plane endpoint (tests). */
@@ -107,6 +111,8 @@ export class LabKubeadm {
 
   async #onEvent(e: LabEvent): Promise<void> {
     if (e.type === "vm-stopped" || e.type === "vm-destroyed") {
+      this.#apiListeners.get(e.vmid)?.();
+      this.#apiListeners.delete(e.vmid);
       const s = this.#etcd.get(e.vmid);
       this.#etcd.delete(e.vmid);
       await s?.stop();
@@ -126,6 +132,14 @@ export class LabKubeadm {
     if (!cluster.member(rec.name)) return;
     const pki = loadPki(this.#o.cloudInit.disk(vmid));
     await this.#startEtcd(vmid, cluster, rec, pki.etcd);
+    const { host, port } = splitEndpoint(rec.cluster);
+    const server = await this.#o.workloadServer(host, port);
+    if (server) this.#announceApi(vmid, rec.address, server);
+  }
+
+  #announceApi(vmid: number, address: string, server: WorkloadServer): void {
+    this.#apiListeners.get(vmid)?.();
+    this.#apiListeners.set(vmid, this.#o.network.listen(address, 6443, server.localPort));
   }
 
   async #startEtcd(vmid: number, cluster: LabTalosCluster, rec: NodeRecord, ca: { cert: string; key: string }): Promise<void> {
@@ -206,6 +220,7 @@ export class LabKubeadm {
     await checkServingCa(this.#o.network, host, port, pki.ca.cert);
     await registerNode(server, { name, address, controlPlane: true, reg, kubeletVersion: imageKubeletVersion(ctx.fs) ?? String(cc.kubernetesVersion ?? "v1.33.1"), vm: this.#o.pve.host.vm(ctx.vmid) });
     createKubeadmObjects(server, { clusterConfiguration: cc, endpoint, caPem: pki.ca.cert, nodeName: name });
+    this.#announceApi(ctx.vmid, address, server);
     out.push("", "Your Kubernetes control-plane has initialized successfully!");
   }
 
@@ -247,11 +262,14 @@ export class LabKubeadm {
       this.#save();
     }
     await registerNode(server, { name, address, controlPlane, reg, kubeletVersion: imageKubeletVersion(ctx.fs) ?? clusterKubernetesVersion(server) ?? "v1.33.1", vm: this.#o.pve.host.vm(ctx.vmid) });
+    if (controlPlane) this.#announceApi(ctx.vmid, address, server);
     out.push("", "This node has joined the cluster");
   }
 
   async #reset(ctx: ProgramContext, out: string[]): Promise<void> {
     const rec = this.#nodes[ctx.vmid];
+    this.#apiListeners.get(ctx.vmid)?.();
+    this.#apiListeners.delete(ctx.vmid);
     const s = this.#etcd.get(ctx.vmid);
     this.#etcd.delete(ctx.vmid);
     await s?.stop();

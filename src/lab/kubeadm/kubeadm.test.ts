@@ -124,13 +124,17 @@ describe("kubeadm in lab guests", () => {
     const members = await client.members();
     client.close();
     expect(members.map((m) => [m.name, m.clientURLs])).toEqual([["k401", [`https://${address}:2379`]]]);
+    // its kube-apiserver answers on the node's own address too (the cluster's workload API)
+    expect(network.lookup(address, 6443)).toEqual({ host: "127.0.0.1", port: server.localPort });
 
     // the VM stops: its etcd member stops answering; it starts again: etcd is back
     await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/401/status/stop"));
     await waitFor(() => !kubeadm.etcdServer(401)?.running, 2000, "etcd to stop");
     expect(network.lookup(address, 2379)).toBeUndefined();
+    expect(network.lookup(address, 6443)).toBeUndefined();
     await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/401/status/start"));
     await waitFor(() => kubeadm.etcdServer(401)?.running, 3000, "etcd to resume");
+    await waitFor(() => network.lookup(address, 6443) !== undefined, 3000, "the API server to resume");
 
     // a daemon restart resumes the etcd member of the running control-plane VM from the lab dir
     await kubeadm.stop();
