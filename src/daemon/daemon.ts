@@ -109,7 +109,7 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   if (secrets) workloads.followSecrets(secrets);
   if (config.controllers) {
     const proxmox = new SecretBackendResolver(manager.client("proxmox-backends"), lab?.proxmox.backend ?? defaultProxmoxBackend(config.proxmox), (c) =>
-      new HttpBackend({ url: c.url, token: c.tokenId, secret: c.secret, insecure: c.insecure, ...(c.rootCA ? { rootCa: c.rootCA } : {}) }),
+      new HttpBackend({ url: c.url, token: c.tokenId, secret: c.secret, insecure: c.insecure, ...(c.rootCA ? { rootCa: c.rootCA } : {}), dialer: lab?.network ?? directDialer }),
     );
     for (const setup of controllerSetups()) setup(manager, { workloads, labProxyUrl: lab?.proxy.url, proxmox, dialer: lab?.network ?? directDialer });
     manager.start();

@@ -33,6 +33,8 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
   const proxmox = await startLabProxmox(config);
   // The simulated LAN is the lab PVE's first bridge (vmbr0, 10.10.0.0/24 by default; an inventory may widen it).
   const network = new LabNetwork(proxmox.pve.inventory.bridges[0]?.cidr);
+  // pveproxy on every node answers for the whole cluster: https://10.10.0.2:8006 (pve1) by default.
+  const pveRoutes = proxmox.https ? proxmox.pve.inventory.nodes.flatMap((n) => (n.address ? [network.listen(n.address, 8006, proxmox.https!.port)] : [])) : [];
   const { host, port } = parseListen(config.lab.proxyListen);
   const proxy = await startConnectProxy(network, host, port);
   const workloads = new LabWorkloads(m, network, config.dataDir);
@@ -57,6 +59,7 @@ export async function startLab(m: Manager, config: Config): Promise<Lab> {
       await talos.stop();
       await cloudInit.stop();
       await kubeadm.stop();
+      for (const unroute of pveRoutes) unroute();
       await proxmox.stop();
       await workloads.stop();
       await proxy.close();

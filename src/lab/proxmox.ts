@@ -1,6 +1,7 @@
 /**
  * The lab PVE in the daemon: the simulated Proxmox cluster (state in DATA_DIR/lab/), its HTTPS
- * API when asked for (`lab.pveListen`, token in DATA_DIR/lab/pve-token), and the backend the
+ * API when asked for (`lab.pveListen`, token in DATA_DIR/lab/pve-token) or when controllers run
+ * (on 127.0.0.1:0; lab.ts puts it on the lab LAN at every node's address, port 8006), and the backend the
  * controllers use to reach it: directly, through proxmox-api over HTTPS, or through the qm/pvesh
  * shims (`lab.proxmoxBackend`), so each real backend can run end to end in lab mode.
  * @module
@@ -41,7 +42,8 @@ export async function startLabProxmox(config: Config): Promise<LabProxmox> {
     faults: config.lab.faults,
   });
   let https: LabHttps | undefined;
-  const wantHttps = config.lab.pveListen !== "" || config.lab.proxmoxBackend !== "inprocess";
+  // Controllers may reach it over the lab LAN (a ProxmoxCluster's credentialsRef names its URL).
+  const wantHttps = config.lab.pveListen !== "" || config.lab.proxmoxBackend !== "inprocess" || config.controllers;
   if (wantHttps) {
     const listen = config.lab.pveListen !== "" ? parseListen(config.lab.pveListen) : { host: "127.0.0.1", port: 0 };
     https = await pve.serveHttps(listen);

@@ -19,8 +19,10 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import proxmoxApi, { type Proxmox } from "proxmox-api";
 import { log as rootLog } from "../../lib/log.ts";
+import type { Dialer } from "../workload/dialer.ts";
 import { buildNoCloudIso } from "./nocloud-iso.ts";
 import {
   PveError,
@@ -337,6 +339,8 @@ export interface HttpBackendOptions extends HttpCredentials {
   agentExecTimeoutMs?: number;
   /** proxmox-api's per-request timeout (default 60 s). */
   queryTimeoutMs?: number;
+  /** Where connections to the URL's host really go (the lab LAN); direct when absent. */
+  dialer?: Dialer;
 }
 
 type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -364,6 +368,8 @@ export class HttpBackend implements ProxmoxBackend {
   readonly #base: URL;
   readonly #auth: string;
   readonly #tls: Record<string, unknown> | undefined;
+  /** The API's host:port and the dialer that says where connections to it go. */
+  readonly #dial: { dialer: Dialer; host: string; port: number } | undefined;
   readonly #opts: HttpBackendOptions;
   readonly #calls = new AsyncLocalStorage<CallContext>();
 
@@ -374,8 +380,14 @@ export class HttpBackend implements ProxmoxBackend {
     this.#base = new URL(`${u.protocol}//${u.host}`);
     this.endpoint = this.#base.origin;
     this.#auth = `PVEAPIToken=${creds.token}=${creds.secret}`;
-    this.#tls = opts.insecure ? { rejectUnauthorized: false } : opts.rootCa ? { ca: opts.rootCa } : undefined;
     const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 8006;
+    const name = u.hostname.replace(/^\[|\]$/g, "");
+    this.#dial = opts.dialer ? { dialer: opts.dialer, host: name, port } : undefined;
+    this.#tls = opts.insecure ? { rejectUnauthorized: false } : opts.rootCa ? { ca: opts.rootCa } : undefined;
+    if (this.#tls && this.#dial && !opts.insecure) {
+      // A routed connection is still checked against the name in the URL, not the route's.
+      this.#tls = { ...this.#tls, serverName: name, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) };
+    }
     this.#px = proxmoxApi({
       host: u.hostname,
       port,
@@ -398,11 +410,21 @@ export class HttpBackend implements ProxmoxBackend {
     }
     this.#record(method, u, typeof init.body === "string" ? init.body : undefined);
     try {
-      return await (fetch as FetchLike)(u, { ...init, ...(this.#tls ? { tls: this.#tls } : {}) } as RequestInit);
+      return await (fetch as FetchLike)(this.#routed(u), { ...init, ...(this.#tls ? { tls: this.#tls } : {}) } as RequestInit);
     } catch (err) {
       if (ctx && ctx.firstError === undefined) ctx.firstError = err;
       throw err;
     }
+  }
+
+  /** The URL to connect to: the dialer's route for the API's host:port. */
+  #routed(u: URL): URL {
+    if (!this.#dial) return u;
+    const route = this.#dial.dialer.route(this.#dial.host, this.#dial.port);
+    const out = new URL(u);
+    out.hostname = route.host.includes(":") ? `[${route.host}]` : route.host;
+    out.port = String(route.port);
+    return out;
   }
 
   #record(method: string, u: URL, formBody: string | undefined, multipart?: [string, string][]): void {
@@ -587,7 +609,7 @@ export class HttpBackend implements ProxmoxBackend {
     this.#record("POST", url, undefined, [["content", "iso"], ["checksum-algorithm", "sha256"], ["checksum", checksum], ["filename", filename]]);
     let res: Response;
     try {
-      res = await fetch(url, { method: "POST", headers: { Authorization: this.#auth }, body: form, ...(this.#tls ? { tls: this.#tls } : {}) } as RequestInit);
+      res = await fetch(this.#routed(url), { method: "POST", headers: { Authorization: this.#auth }, body: form, ...(this.#tls ? { tls: this.#tls } : {}) } as RequestInit);
     } catch (err) {
       throw new PveError(`upload of ${filename} to ${storage} on ${node}: ${err instanceof Error ? err.message : String(err)}`, 595);
     }

@@ -49,7 +49,11 @@ export class LabApi {
     if (!auth) return undefined;
     const m = /^(?:PVEAPIToken=)?([^=\s]+@[^=\s!]+![^=\s]+)=(\S+)$/.exec(auth.trim());
     if (!m) return undefined;
-    return this.tokens.get(m[1]!) === m[2] ? m[1] : undefined;
+    const id = m[1]!;
+    // tokens made over the API live in the state; an expired one fails as a wrong secret does
+    const expire = this.host.state.tokenInfo?.[id]?.expire ?? 0;
+    if (expire > 0 && expire * 1000 < this.host.now()) return undefined;
+    return (this.host.state.tokens[id] ?? this.tokens.get(id)) === m[2] ? id : undefined;
   }
 
   async request(method: string, rawPath: string, params: RawParams = {}, auth?: LabAuth, opts: RequestOptions = {}): Promise<LabResponse> {

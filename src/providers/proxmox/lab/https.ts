@@ -6,6 +6,7 @@
  * certificate is signed by a lab CA kept in DATA_DIR/lab (pve-root-ca.pem, pve-ssl.pem/.key).
  * @module
  */
+import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -24,26 +25,41 @@ export interface LabTls {
   server: KeyPairPem;
 }
 
-/** Loads the lab's CA and server certificate, creating them on first use. */
-export async function labTls(dir: string, hosts: string[]): Promise<LabTls> {
+/** The names and addresses a server certificate covers (`DNS:` and `IP Address:` entries). */
+function coveredNames(certPem: string): Set<string> {
+  const san = new X509Certificate(certPem).subjectAltName ?? "";
+  return new Set(san.split(/,\s*/).map((e) => e.replace(/^(DNS|IP Address):/, "")));
+}
+
+/**
+ * Loads the lab's CA and server certificate, creating them on first use. The server certificate
+ * names the nodes and their management addresses (as pve-ssl.pem does); a lab created before a
+ * node address was known gets a new one from the same CA.
+ */
+export async function labTls(dir: string, hosts: string[], addresses: string[] = []): Promise<LabTls> {
   const caPath = join(dir, "pve-root-ca.pem");
   const caKeyPath = join(dir, "pve-root-ca.key");
   const certPath = join(dir, "pve-ssl.pem");
   const keyPath = join(dir, "pve-ssl.key");
-  if ([caPath, caKeyPath, certPath, keyPath].every((p) => existsSync(p))) {
-    return {
-      ca: { certPem: readFileSync(caPath, "utf8"), keyPem: readFileSync(caKeyPath, "utf8") },
-      server: { certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8") },
-    };
+  let ca: KeyPairPem | undefined;
+  if (existsSync(caPath) && existsSync(caKeyPath)) {
+    ca = { certPem: readFileSync(caPath, "utf8"), keyPem: readFileSync(caKeyPath, "utf8") };
+    if (existsSync(certPath) && existsSync(keyPath)) {
+      const server = { certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8") };
+      const covered = coveredNames(server.certPem);
+      if ([...hosts, ...addresses].every((h) => covered.has(h))) return { ca, server };
+    }
   }
   // Loaded lazily, reflect-metadata first: the bundler does not keep the order of a statically
   // imported module's own imports (see src/daemon/pki-files.ts), and the ASN.1 stack costs start-up time.
   await import("reflect-metadata");
   const { createCA, issueCertificate } = await import("../../pki/certs.ts");
-  const ca = await createCA("Proxmox Virtual Environment (lab)");
-  const server = await issueCertificate(ca, { commonName: hosts[0] ?? "pve1", dnsNames: ["localhost", ...hosts], ipAddresses: ["127.0.0.1", "::1"], usage: "server", days: 3650 });
-  writeFileSync(caPath, ca.certPem);
-  writeFileSync(caKeyPath, ca.keyPem, { mode: 0o600 });
+  if (!ca) {
+    ca = await createCA("Proxmox Virtual Environment (lab)");
+    writeFileSync(caPath, ca.certPem);
+    writeFileSync(caKeyPath, ca.keyPem, { mode: 0o600 });
+  }
+  const server = await issueCertificate(ca, { commonName: hosts[0] ?? "pve1", dnsNames: ["localhost", ...hosts], ipAddresses: ["127.0.0.1", "::1", ...addresses], usage: "server", days: 3650 });
   writeFileSync(certPath, server.certPem);
   writeFileSync(keyPath, server.keyPem, { mode: 0o600 });
   return { ca, server };

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AccessLog } from "./access-log.ts";
 import { LabApi, type LabAuth, type LabResponse, type RequestOptions } from "./api.ts";
+import { accessHandlers } from "./handlers/access.ts";
 import { clusterHandlers } from "./handlers/cluster.ts";
 import { consoleHandlers } from "./handlers/console.ts";
 import { cloneHandler, cloneWorker } from "./handlers/clone.ts";
@@ -102,7 +103,7 @@ const WORKERS = {
 
 function buildRouter(): Router {
   const r = new Router();
-  r.addAll({ ...clusterHandlers, ...vmHandlers, ...lifecycleHandlers, ...powerHandlers, ...guestHandlers, ...taskHandlers, ...storageHandlers, ...consoleHandlers, "POST /nodes/{node}/qemu/{vmid}/clone": cloneHandler });
+  r.addAll({ ...clusterHandlers, ...vmHandlers, ...lifecycleHandlers, ...powerHandlers, ...guestHandlers, ...taskHandlers, ...storageHandlers, ...consoleHandlers, ...accessHandlers, "POST /nodes/{node}/qemu/{vmid}/clone": cloneHandler });
   const missing = r.missing();
   if (missing.length) throw new Error(`lab PVE: endpoints without handler: ${missing.join(", ")}`);
   return r;
@@ -124,6 +125,11 @@ export function createLabPve(o: LabPveOptions): LabPve {
   const api = new LabApi(host, buildRouter(), new AccessLog(join(dir, "pve-access.log")));
   const tokenId = o.tokenId ?? "root@pam!capx";
   state.tokens[tokenId] ??= randomUUID();
+  // The inventory's tokens are read at every start, as its hardware is.
+  for (const t of inventory.apiTokens ?? []) {
+    state.tokens[t.id] = t.secret;
+    (state.tokenInfo ??= {})[t.id] = { privsep: 0, ...(t.comment ? { comment: t.comment } : {}) };
+  }
   for (const [id, secret] of Object.entries(state.tokens)) api.tokens.set(id, secret);
   const token = `${tokenId}=${state.tokens[tokenId]}`;
   host.observeStats();
@@ -138,7 +144,11 @@ export function createLabPve(o: LabPveOptions): LabPve {
     host,
     request: (method, path, params, auth, opts) => api.request(method, path, params, auth, opts),
     async serveHttps(listen = {}) {
-      const tls = await labTls(dir, inventory.nodes.map((n) => n.name));
+      const tls = await labTls(
+        dir,
+        inventory.nodes.map((n) => n.name),
+        inventory.nodes.flatMap((n) => (n.address ? [n.address] : [])),
+      );
       const running = await serveHttps(host, api, tls, listen);
       const handle: LabHttps = {
         url: running.url,

@@ -6,7 +6,11 @@
  *   `shared` (nfs, shared: images, iso, snippets);
  * - bridges `vmbr0` 10.10.0.0/24 (gateway 10.10.0.1, fd00:10::/64) and `vmbr1` 10.20.0.0/24;
  * - templates 9000 (Talos nocloud, tag `talos`) and 9001 (Ubuntu cloud-init, tags `cloud-init`, `ubuntu` as the CAPMOX auto-image template selects) on
- *   `pve1`, disks on `shared`.
+ *   `pve1`, disks on `shared`;
+ * - node management addresses on the first bridge from its `.2` up (pve1 10.10.0.2, pve2 10.10.0.3,
+ *   pve3 10.10.0.4): where the PVE API answers on the lab LAN (`https://10.10.0.2:8006`);
+ * - no API tokens besides the lab's own `root@pam!capx` (`apiTokens` adds some, as
+ *   `pveum user token add` would).
  * A YAML file of the same shape replaces it (`loadInventory`).
  * @module
  */
@@ -18,6 +22,17 @@ export interface NodeSpec {
   /** MiB. */
   memory: number;
   cpus: number;
+  /** Management address on the lab LAN (default: the first bridge's `.2` + the node's index). */
+  address?: string;
+}
+
+/** An API token the lab accepts from its start, as `pveum user token add USER TOKENID` makes one. */
+export interface ApiTokenSpec {
+  /** `USER@REALM!TOKENID` */
+  id: string;
+  /** A lower-case UUID. */
+  secret: string;
+  comment?: string;
 }
 
 export type StorageType = "dir" | "lvmthin" | "lvm" | "nfs" | "zfspool";
@@ -75,6 +90,8 @@ export interface Inventory {
   dns: { nameservers: string[]; search: string[] };
   templates: TemplateSpec[];
   pools: string[];
+  /** Extra API tokens (with full privileges of their user, as `--privsep 0`). */
+  apiTokens?: ApiTokenSpec[];
 }
 
 const GiB = 1024 ** 3;
@@ -143,9 +160,15 @@ export function normalizeInventory(input: unknown): Inventory {
     if (!Array.isArray(v)) fail(`${k} must be a list`);
     return v as Record<string, unknown>[];
   };
+  const bridges = list("bridges").map((b, i) => {
+    if (typeof b.name !== "string" || typeof b.cidr !== "string") fail(`bridges[${i}] needs name and cidr`);
+    return { ...(b as unknown as BridgeSpec) };
+  });
   const nodes = list("nodes").map((n, i) => {
     if (typeof n.name !== "string" || !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n.name)) fail(`nodes[${i}].name must be a node name`);
-    return { name: n.name as string, memory: Number(n.memory ?? 64 * 1024), cpus: Number(n.cpus ?? 16) };
+    if (n.address !== undefined && (typeof n.address !== "string" || !IPV4.test(n.address))) fail(`nodes[${i}].address must be an IPv4 address`);
+    const address = (n.address as string | undefined) ?? (bridges[0] ? hostAddress(bridges[0].cidr, 2 + i) : undefined);
+    return { name: n.name as string, memory: Number(n.memory ?? 64 * 1024), cpus: Number(n.cpus ?? 16), ...(address ? { address } : {}) };
   });
   if (!nodes.length) fail("at least one node is needed");
   const nodeNames = new Set(nodes.map((n) => n.name));
@@ -159,10 +182,6 @@ export function normalizeInventory(input: unknown): Inventory {
       for (const n of spec.nodes) if (!nodeNames.has(n)) fail(`storages[${i}].nodes: unknown node ${n}`);
     }
     return spec;
-  });
-  const bridges = list("bridges").map((b, i) => {
-    if (typeof b.name !== "string" || typeof b.cidr !== "string") fail(`bridges[${i}] needs name and cidr`);
-    return { ...(b as unknown as BridgeSpec) };
   });
   const dnsIn = (o.dns ?? DEFAULT_INVENTORY.dns) as Record<string, unknown>;
   const dns = {
@@ -190,7 +209,31 @@ export function normalizeInventory(input: unknown): Inventory {
     };
   });
   const pools = Array.isArray(o.pools) ? o.pools.map(String) : [];
-  return { nodes, storages, bridges, dns, templates, pools };
+  if (o.apiTokens !== undefined && !Array.isArray(o.apiTokens)) fail("apiTokens must be a list");
+  const apiTokens = ((o.apiTokens ?? []) as Record<string, unknown>[]).map((t, i) => {
+    if (typeof t.id !== "string" || !TOKEN_ID.test(t.id)) fail(`apiTokens[${i}].id must be an API token id USER@REALM!TOKENID`);
+    if (typeof t.secret !== "string" || !TOKEN_SECRET.test(t.secret)) fail(`apiTokens[${i}].secret must be a lower-case UUID`);
+    return { id: t.id as string, secret: t.secret as string, ...(t.comment !== undefined ? { comment: String(t.comment) } : {}) };
+  });
+  return { nodes, storages, bridges, dns, templates, pools, ...(apiTokens.length ? { apiTokens } : {}) };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** PVE's `$userid_or_token_regex` with the token part required. */
+export const TOKEN_ID = /^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/;
+const TOKEN_SECRET = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The `n`th address of an IPv4 network (`10.10.0.0/24`, 2 → `10.10.0.2`). */
+function hostAddress(cidr: string, n: number): string | undefined {
+  const [base] = cidr.split("/");
+  if (!base || !IPV4.test(base)) return undefined;
+  const v = (base.split(".").reduce((a, o) => (a << 8) + Number(o), 0) + n) >>> 0;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
+}
+
+/** Where a node's API (pveproxy, port 8006) answers on the lab LAN. */
+export function nodeAddress(inv: Inventory, node: string): string | undefined {
+  return inv.nodes.find((n) => n.name === node)?.address;
 }
 
 export function loadInventory(path: string): Inventory {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { LabHost } from "./host.ts";
+import { ACCESS_ENDPOINTS } from "./schema/access.ts";
 import { LAB_ENDPOINTS, type LabEndpoint } from "./schema/endpoints.ts";
 import type { Params } from "./verify.ts";
 
@@ -52,7 +53,7 @@ export class Router {
 
   /** Endpoints listed in LAB_ENDPOINTS without a handler (a wiring mistake). */
   missing(): string[] {
-    return LAB_ENDPOINTS.filter((e) => !this.#routes.some((r) => r.endpoint === e));
+    return [...LAB_ENDPOINTS, ...ACCESS_ENDPOINTS].filter((e) => !this.#routes.some((r) => r.endpoint === e));
   }
 
   match(method: string, path: string): { route: CompiledRoute; pathParams: Record<string, string> } | undefined {

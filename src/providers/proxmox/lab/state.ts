@@ -124,6 +124,15 @@ export interface LabState {
   execs: Record<string, Record<string, AgentExec>>;
   /** API tokens: `USER@REALM!TOKENID` → secret (a lower-case UUID). */
   tokens: Record<string, string>;
+  /** What `POST /access/users/{userid}/token/{tokenid}` answers as `info` (absent: privsep 0, as the lab's own token). */
+  tokenInfo?: Record<string, TokenInfo>;
+}
+
+/** PVE's `token-info`: `privsep` 1 by default, `expire` in seconds since the epoch (0: never). */
+export interface TokenInfo {
+  privsep: number;
+  expire?: number;
+  comment?: string;
 }
 
 /** Key of a volume record: node-local storages are per node. */

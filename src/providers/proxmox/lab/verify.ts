@@ -9,6 +9,7 @@
 import schemaJson from "./schema/api-schema.json" with { type: "json" };
 import type { EndpointDef, LabSchema, ParamDef } from "./schema/extract.ts";
 import type { LabEndpoint } from "./schema/endpoints.ts";
+import { ACCESS_SCHEMA } from "./schema/access.ts";
 import { paramError } from "./errors.ts";
 import { parsePropertyString } from "./property-string.ts";
 
@@ -101,6 +102,11 @@ function checkNamedFormat(format: string, value: string, path: string): void {
   switch (format) {
     case "pve-vmid":
       if (!/^[1-9][0-9]{2,8}$/.test(value)) fail("value does not look like a valid VM ID");
+      return;
+    case "pve-userid":
+      if (value.length < 3) fail(`user name '${value}' is too short`);
+      if (value.length > 64) fail(`user name '${value}' is too long (${value.length} > 64)`);
+      if (!/^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/.test(value)) fail(`value '${value}' does not look like a valid user name`);
       return;
     case "pve-node":
       if (!new RegExp(`^${NAME_RE}$`).test(value)) fail("value does not look like a valid node name");
@@ -241,7 +247,7 @@ function toWire(v: string | number | boolean): string {
  * or throws a 400 naming every bad parameter.
  */
 export function verifyParams(endpoint: LabEndpoint, raw: RawParams): Params {
-  const def: EndpointDef = LAB_SCHEMA[endpoint]!;
+  const def: EndpointDef = LAB_SCHEMA[endpoint] ?? ACCESS_SCHEMA[endpoint]!;
   const errors: Record<string, string> = {};
   const out: Params = {};
   for (const [name, rawValue] of Object.entries(raw)) {

@@ -39,7 +39,7 @@ const nodes: Handler = (host) =>
 
 const clusterStatus: Handler = (host) => [
   { type: "cluster", id: "cluster", name: "lab", nodes: host.inv.nodes.length, quorate: 1, version: host.inv.nodes.length + 1 },
-  ...host.inv.nodes.map((n, i) => ({ type: "node", id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `10.10.0.${11 + i}`, level: "" })),
+  ...host.inv.nodes.map((n, i) => ({ type: "node", id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: n.address ?? `10.10.0.${2 + i}`, level: "" })),
 ];
 
 function vmResource(host: LabHost, vm: VmRecord): Record<string, unknown> {

@@ -4,6 +4,8 @@
  * other path answers 501 as pveproxy does for an unknown method.
  * @module
  */
+import type { AccessEndpoint } from "./access.ts";
+
 export const LAB_ENDPOINTS = [
   "GET /version",
   "GET /nodes",
@@ -59,4 +61,5 @@ export const LAB_ENDPOINTS = [
   "POST /nodes/{node}/storage/{storage}/upload",
 ] as const;
 
-export type LabEndpoint = (typeof LAB_ENDPOINTS)[number];
+/** Also the access-control endpoints whose schema is transcribed by hand (access.ts). */
+export type LabEndpoint = (typeof LAB_ENDPOINTS)[number] | AccessEndpoint;
