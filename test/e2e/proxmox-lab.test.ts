@@ -59,7 +59,7 @@ for (const backend of ["inprocess", "http", "local"] as const) {
     it("provisions VMs for Machines, shows them in the PVE API, and removes them with the Cluster", async () => {
       expect((await pveGet(pve, "/cluster/nextid", null)).status).toBe(401);
 
-      const objs = [...clusterObjects(), ...machineObjects("m1"), ...machineObjects("m2", { sourceNode: undefined, templateID: undefined, templateSelector: { matchTags: ["ubuntu"] } })];
+      const objs = [...clusterObjects(), ...machineObjects("m1"), ...machineObjects("m2", { sourceNode: undefined, templateID: undefined, templateSelector: { matchTags: ["ubuntu", "cloud-init"] } })];
       expect(await k.ok(["apply", "-f", "-"], { input: manifest(objs) })).toContain("proxmoxmachine.infrastructure.cluster.x-k8s.io/m2 created");
       await k.ok(["wait", "--for=jsonpath={.status.phase}=Provisioned", "machine/m1", "machine/m2", "--timeout=90s"]);
 

@@ -61,6 +61,32 @@ describe("lab state is hardware", () => {
     expect(b.lab.token).toBe(a.lab.token);
   });
 
+  test("cloud-init files are write-once blobs beside the state, read back on load, removed with their VM", async () => {
+    const a = open({ latencies: { startMs: 0, diskCopyMs: 0 } });
+    await a.waitTask(await a.ok<string>("POST", "/nodes/pve1/qemu/9001/clone", { newid: 720, full: 1 }));
+    await a.ok("PUT", "/nodes/pve1/qemu/720/config", { ipconfig0: "ip=10.10.0.72/24,gw=10.10.0.1" });
+    await a.waitTask(await a.ok<string>("POST", "/nodes/pve1/qemu/720/status/start"));
+    const booted = a.lab.host.vm(720)!.boot!.cidata!;
+    expect(booted.files["/network-config"]).toContain("10.10.0.72");
+    a.lab.flush();
+    const raw = readFileSync(join(a.dataDir, "lab", "pve-state.json"), "utf8");
+    const stored = (JSON.parse(raw) as { vms: Record<string, { boot: { cidata: { filesBlob?: string; files?: unknown } } }> }).vms["720"]!.boot.cidata;
+    expect(stored.files).toBeUndefined();
+    expect(stored.filesBlob).toMatch(/^[0-9a-f]{64}$/);
+    expect(raw.includes("/network-config")).toBe(false); // the state file no longer carries the files
+    const blob = join(a.dataDir, "lab", "blobs", stored.filesBlob!);
+    expect(JSON.parse(readFileSync(blob, "utf8"))).toEqual(booted.files);
+    await a.lab.stop();
+    labs.pop();
+
+    const b = open({ dataDir: a.dataDir, latencies: { startMs: 0, diskCopyMs: 0 } });
+    expect(b.lab.host.vm(720)!.boot!.cidata!.files).toEqual(booted.files);
+    await b.waitTask(await b.ok<string>("POST", "/nodes/pve1/qemu/720/status/stop"));
+    await b.waitTask(await b.ok<string>("DELETE", "/nodes/pve1/qemu/720"));
+    await b.ok("PUT", "/nodes/pve1/qemu/9001/config", { description: "a later change writes the state again" });
+    expect(existsSync(blob)).toBe(false);
+  });
+
   test("every request is in the access log", async () => {
     const a = open();
     await a.ok("GET", "/cluster/nextid");
@@ -99,7 +125,7 @@ describe("an acknowledged change is on disk (the daemon may die right after the 
       file.bind(() => {
         const end = performance.now() + 8; // a write slower than the synchronous threshold
         while (performance.now() < end);
-        return { version: 1, value } as unknown as LabState;
+        return { version: 1, value, vms: {}, volumes: {} } as unknown as LabState;
       });
       file.flush(); // measures the write
       value = 1;
