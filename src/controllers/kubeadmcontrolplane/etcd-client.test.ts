@@ -69,3 +69,18 @@ test("scale-down steps over etcd v3: leadership moves off the leaving machine, t
   await etcd.removeMember(a, [b, c]);
   expect(membership.members).toHaveLength(2);
 });
+
+test("members and their health; a stopped member is unhealthy and leadership is asked of the candidate", async () => {
+  const etcd = etcdV3Membership(secrets(etcdCA), network, 1500)(cluster)!;
+  const [, b, c] = NODES as [(typeof NODES)[0], (typeof NODES)[0], (typeof NODES)[0]];
+  expect((await etcd.members([b, c])).sort((x, y) => (x.name < y.name ? -1 : 1))).toEqual([
+    { name: "kcp-b", learner: false, healthy: true },
+    { name: "kcp-c", learner: false, healthy: true },
+  ]);
+  await servers[1]!.stop();
+  // b cannot answer: the list comes through c, b reports unhealthy.
+  expect((await etcd.members([b, c])).find((m) => m.name === "kcp-b")?.healthy).toBe(false);
+  // b is unreachable and not the leader: nothing to hand over, no error.
+  await etcd.forwardLeadership(b, c);
+  expect(membership.leader?.hostname).toBe("kcp-c");
+});

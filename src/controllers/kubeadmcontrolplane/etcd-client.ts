@@ -37,19 +37,60 @@ export function etcdV3Membership(client: Client, dialer: Dialer | undefined, tim
       const { EtcdClient } = await import("../../providers/etcd/client.ts");
       return new EtcdClient({ endpoint: m.address, ca: ca.cert, crt: cert.cert, key: cert.key, ...(dialer ? { dialer } : {}), timeoutMs });
     };
+    const leaderView = async (m: EtcdMachine) => {
+      const c = await connect(m);
+      try {
+        const [status, members] = await Promise.all([c.status(), c.members()]);
+        return { status, members };
+      } finally {
+        c.close();
+      }
+    };
     const membership: EtcdMembership = {
       async forwardLeadership(leaving, candidate) {
+        // Who leads is asked of the candidate first: a leaving machine that cannot answer (one
+        // being remediated) is not a blocker, the others have elected another leader meanwhile.
+        const { status, members } = (await leaderView(candidate).catch(() => undefined)) ?? (await leaderView(leaving));
+        const mine = members.find((m) => m.name === (leaving.nodeName ?? leaving.machine));
+        if (!mine || status.leader !== mine.id) return;
+        const target = members.find((m) => m.name === (candidate.nodeName ?? candidate.machine));
+        if (!target) throw new EtcdUnavailableError(`no etcd member for machine ${candidate.machine} to hand leadership to`);
         const c = await connect(leaving);
         try {
-          const [status, members] = await Promise.all([c.status(), c.members()]);
-          const mine = members.find((m) => m.name === (leaving.nodeName ?? leaving.machine));
-          if (!mine || status.leader !== mine.id) return;
-          const target = members.find((m) => m.name === (candidate.nodeName ?? candidate.machine));
-          if (!target) throw new EtcdUnavailableError(`no etcd member for machine ${candidate.machine} to hand leadership to`);
           await c.moveLeader(target.id);
         } finally {
           c.close();
         }
+      },
+      async members(machines) {
+        let lastError: unknown;
+        for (const via of machines.filter((m) => m.address)) {
+          const c = await connect(via);
+          let list: Awaited<ReturnType<typeof c.members>>;
+          let alarms: Awaited<ReturnType<typeof c.alarms>>;
+          try {
+            [list, alarms] = await Promise.all([c.members(), c.alarms()]);
+          } catch (e) {
+            lastError = e;
+            continue;
+          } finally {
+            c.close();
+          }
+          const alarmed = new Set(alarms.filter((a) => a.type !== "NONE").map((a) => a.memberId));
+          return Promise.all(
+            list.map(async (m) => {
+              const machine = machines.find((x) => x.nodeName === m.name && x.address);
+              let healthy = !alarmed.has(m.id);
+              if (healthy && machine) {
+                const mc = await connect(machine);
+                healthy = await mc.status().then((s) => s.errors.length === 0, () => false);
+                mc.close();
+              }
+              return { name: m.name, learner: m.isLearner, healthy };
+            }),
+          );
+        }
+        throw lastError ?? new EtcdUnavailableError("no control-plane machine with an address to list etcd members through");
       },
       async removeMember(leaving, others) {
         const name = leaving.nodeName ?? leaving.machine;

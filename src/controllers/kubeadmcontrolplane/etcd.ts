@@ -18,11 +18,22 @@ export interface EtcdMachine {
   address?: string;
 }
 
+/** One etcd member as the cluster lists it, with its health (upstream's EtcdMemberHealthy inputs). */
+export interface EtcdMemberState {
+  /** The member name (the Node name); empty while the member has not started. */
+  name: string;
+  learner: boolean;
+  /** Answers Status without errors and raises no alarm (a member without a machine: no alarm). */
+  healthy: boolean;
+}
+
 export interface EtcdMembership {
   /** Makes `candidate` the leader if `leaving` leads now; nothing when it does not. */
   forwardLeadership(leaving: EtcdMachine, candidate: EtcdMachine): Promise<void>;
   /** Removes `leaving`'s member (asking the other machines); no error when it is not a member. */
   removeMember(leaving: EtcdMachine, others: EtcdMachine[]): Promise<void>;
+  /** The members and their health, asked through `machines` in turn; throws when none answers. */
+  members(machines: EtcdMachine[]): Promise<EtcdMemberState[]>;
 }
 
 /** Gives the etcd access of one workload cluster (undefined: no etcd client for it). */

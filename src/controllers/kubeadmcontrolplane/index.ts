@@ -6,10 +6,11 @@
  */
 import type { Manager } from "../../runtime/manager.ts";
 import { noEtcdClient, type EtcdMembershipFor } from "./etcd.ts";
+import { setupKcpCleanupHookController } from "./kcp-cleanup-hook.ts";
 import { setupKubeadmControlPlaneController } from "./kubeadmcontrolplane.ts";
 import type { KubeadmInitProbe } from "./workload-init.ts";
 
-export type { EtcdMachine, EtcdMembership, EtcdMembershipFor } from "./etcd.ts";
+export type { EtcdMachine, EtcdMemberState, EtcdMembership, EtcdMembershipFor } from "./etcd.ts";
 
 export interface KubeadmControlPlaneEnv {
   /** etcd access per workload cluster (default: none — scale-down stops before deleting). */
@@ -21,5 +22,6 @@ export interface KubeadmControlPlaneEnv {
 }
 
 export function setupKubeadmControlPlaneControllers(m: Manager, env: KubeadmControlPlaneEnv = {}): void {
-  setupKubeadmControlPlaneController(m, { etcd: env.etcd ?? noEtcdClient, ...(env.initProbe ? { initProbe: env.initProbe } : {}), labProxyUrl: env.labProxyUrl, requeueMs: env.requeueMs });
+  const kcp = setupKubeadmControlPlaneController(m, { etcd: env.etcd ?? noEtcdClient, ...(env.initProbe ? { initProbe: env.initProbe } : {}), labProxyUrl: env.labProxyUrl, requeueMs: env.requeueMs });
+  if (kcp) setupKcpCleanupHookController(m);
 }

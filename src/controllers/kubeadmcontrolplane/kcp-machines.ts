@@ -4,7 +4,8 @@
  * `machineTemplate.spec.infrastructureRef` (cloned-from annotations), the KubeadmConfig (spec =
  * `kubeadmConfigSpec` with only `initConfiguration` for the first machine and only
  * `joinConfiguration` for the others) and the Machine (labels cluster-name, control-plane,
- * control-plane-name; controller-owned by the KCP; version; failure domain). Config and
+ * control-plane-name; controller-owned by the KCP; version; failure domain; the kcp-cleanup
+ * pre-terminate hook; `remediation-for` on a remediation's replacement). Config and
  * infrastructure machine are owned by the KCP and controlled by the Machine, so the KubeadmConfig
  * controller finds its Machine at once. The Machine records a hash of the kubeadmConfigSpec it was
  * made from: the KubeadmConfig controller writes into its config (endpoint, discovery token), so
@@ -15,13 +16,17 @@ import { createHash, randomBytes } from "node:crypto";
 import type { KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
 import { CAPI_VERSION, CLONED_FROM_GROUPKIND, CLONED_FROM_NAME, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, getRef, ownerRefTo } from "../core/contract.ts";
+import { PRE_TERMINATE_HOOK_PREFIX } from "../core/machine-api.ts";
 import { KUBEADMCONFIG_VERSION, type KubeadmConfigSpec } from "../kubeadm/kubeadmconfig.ts";
+import { REMEDIATION_FOR_ANNOTATION, REMEDIATION_IN_PROGRESS_ANNOTATION } from "./kcp-remediation.ts";
 
 export const CONTROLPLANE_GROUP = "controlplane.cluster.x-k8s.io";
 export const KCP_VERSION = `${CONTROLPLANE_GROUP}/v1beta2`;
 export const CONTROL_PLANE_NAME_LABEL = "cluster.x-k8s.io/control-plane-name";
 /** The kubeadmConfigSpec a machine was made from (hash), for the rollout decision. */
 export const CONFIG_HASH_ANNOTATION = "controlplane.capx.dev/kubeadm-config-spec-hash";
+/** Holds a deleting machine until the KCP has taken it out of etcd (see kcp-cleanup-hook.ts). */
+export const KCP_CLEANUP_HOOK = `${PRE_TERMINATE_HOOK_PREFIX}/kcp-cleanup`;
 
 export interface ContractRef {
   apiGroup?: string;
@@ -72,9 +77,12 @@ export function configSpecHash(spec: KcpSpec): string {
 export function kubeadmConfigSpecFor(spec: KcpSpec, init: boolean): Record<string, unknown> {
   const out = structuredClone(spec.kubeadmConfigSpec ?? {}) as Record<string, unknown>;
   if (init) delete out.joinConfiguration;
-  else {
-    delete out.initConfiguration;
-    out.joinConfiguration ??= {};
+  else delete out.initConfiguration;
+  // An empty configuration is omitted, as upstream's omitzero does (the schema wants at least one
+  // property); CABPK renders the join from nothing but discovery then.
+  for (const k of ["initConfiguration", "joinConfiguration"]) {
+    const v = out[k];
+    if (v && typeof v === "object" && !Object.keys(v).length) delete out[k];
   }
   return out;
 }
@@ -120,7 +128,14 @@ export async function createControlPlaneMachine(client: Client, kcp: KObject, cl
   if (!template) throw new Error(`failed to retrieve ${ref.kind} ${ns}/${ref.name}: not found`);
   const name = machineName(kcp.metadata.name!);
   const labels = { ...(spec.machineTemplate?.metadata?.labels ?? {}), ...controlPlaneLabels(clusterName, kcp.metadata.name!) };
-  const annotations = { ...(spec.machineTemplate?.metadata?.annotations ?? {}), [CONFIG_HASH_ANNOTATION]: configSpecHash(spec) };
+  // The replacement of a remediated machine carries the remediation data (upstream ComputeDesiredMachine).
+  const remediation = kcp.metadata.annotations?.[REMEDIATION_IN_PROGRESS_ANNOTATION];
+  const annotations = {
+    ...(spec.machineTemplate?.metadata?.annotations ?? {}),
+    [CONFIG_HASH_ANNOTATION]: configSpecHash(spec),
+    [KCP_CLEANUP_HOOK]: "",
+    ...(remediation !== undefined ? { [REMEDIATION_FOR_ANNOTATION]: remediation } : {}),
+  };
   const infraKind = ref.kind.replace(/Template$/, "");
   const failureDomain = nextFailureDomain(cluster, machines);
   const deletion = spec.machineTemplate?.spec?.deletion;

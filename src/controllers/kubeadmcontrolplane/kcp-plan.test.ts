@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { plan, resolveMaxSurge, selectForScaleDown, type MachineView } from "./kcp-plan.ts";
+import { kubeadmConfigSpecFor, type KcpSpec } from "./kcp-machines.ts";
 
 const m = (name: string, created: number, over: Partial<MachineView> = {}): MachineView => ({ name, created, ready: true, upToDate: true, deleting: false, leaving: false, ...over });
 
@@ -25,5 +26,14 @@ describe("KubeadmControlPlane plan", () => {
     expect(plan({ replicas: 1, maxSurge: 1, machines: [m("a", 1), m("b", 2, { deleting: true })] }).kind).toBe("wait");
     expect(resolveMaxSurge("50%", 3)).toBe(2);
     expect(resolveMaxSurge(undefined, 3)).toBe(1);
+  });
+});
+
+describe("KubeadmConfig spec of a control-plane machine", () => {
+  test("init keeps initConfiguration only, join joinConfiguration only; empty ones are left out (the schema wants a property)", () => {
+    const spec = { version: "v1.33.1", kubeadmConfigSpec: { clusterConfiguration: { apiServer: { certSANs: ["a"] } }, initConfiguration: {}, joinConfiguration: { nodeRegistration: { name: "n" } } } } as unknown as KcpSpec;
+    expect(kubeadmConfigSpecFor(spec, true)).toEqual({ clusterConfiguration: { apiServer: { certSANs: ["a"] } } });
+    expect(kubeadmConfigSpecFor(spec, false)).toEqual({ clusterConfiguration: { apiServer: { certSANs: ["a"] } }, joinConfiguration: { nodeRegistration: { name: "n" } } });
+    expect(kubeadmConfigSpecFor({ version: "v1.33.1", kubeadmConfigSpec: { users: [{ name: "root" }] } } as unknown as KcpSpec, false)).toEqual({ users: [{ name: "root" }] });
   });
 });

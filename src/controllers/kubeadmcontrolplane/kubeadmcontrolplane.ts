@@ -11,6 +11,8 @@
  * removal), then etcd leadership moves to the newest other machine, its etcd member is removed,
  * and only then is the Machine deleted. Without an etcd client for the cluster the removal stops
  * before the delete and `ScalingDown` says why; with external etcd there is no member to remove.
+ * Machines deleted any other way are held by the kcp-cleanup pre-terminate hook until their member
+ * is removed (kcp-cleanup-hook.ts); unhealthy machines are remediated first (kcp-remediation.ts).
  *
  * `initialization.controlPlaneInitialized` becomes true (and stays) once the workload cluster's
  * kube-system/kubeadm-config ConfigMap exists, as upstream decides it (see workload-init.ts); without
@@ -31,6 +33,8 @@ import { ensureControlPlaneKubeconfig } from "../talos/tcp-kubeconfig.ts";
 import type { EtcdMachine, EtcdMembershipFor } from "./etcd.ts";
 import { CONTROL_PLANE_NAME_LABEL, createControlPlaneMachine, KCP_VERSION, outdatedReason, selectorString, type KcpSpec } from "./kcp-machines.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./kcp-plan.ts";
+import { reconcileCleanupHook } from "./kcp-cleanup-hook.ts";
+import { REMEDIATION_IN_PROGRESS_ANNOTATION, reconcileUnhealthyMachines, setRemediationStatus } from "./kcp-remediation.ts";
 import { noInitProbe, type KubeadmInitProbe } from "./workload-init.ts";
 
 export const LEAVING_ANNOTATION = "controlplane.capx.dev/etcd-leaving";
@@ -156,9 +160,17 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);
   if (why) recorder.normal(cluster, "KubeconfigGenerated", `wrote Secret ${clusterName}-kubeconfig (${why})`);
 
-  const machines = client
-    .list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CONTROL_PLANE_NAME_LABEL}=${kcp.metadata.name}` })
-    .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === kcp.metadata.uid));
+  const listMachines = () =>
+    client
+      .list(CAPI_VERSION, "Machine", ns, { labelSelector: `${CONTROL_PLANE_NAME_LABEL}=${kcp.metadata.name}` })
+      .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === kcp.metadata.uid));
+  let machines = listMachines();
+  // Deleting machines leave etcd through the kcp-cleanup hook; then unhealthy ones are remediated.
+  const externalEtcd = Boolean((spec.kubeadmConfigSpec?.clusterConfiguration as { etcd?: { external?: unknown } } | undefined)?.etcd?.external);
+  const etcdAccess = externalEtcd ? undefined : env.etcd(cluster);
+  const hookRequeue = await reconcileCleanupHook({ client, recorder, kcp, machines, externalEtcd, etcd: etcdAccess, log: ctx.log });
+  const remediationInput = { client, recorder, kcp, machines, initialized: status.initialization?.controlPlaneInitialized === true, externalEtcd, etcd: etcdAccess, log: ctx.log };
+  if (await reconcileUnhealthyMachines(remediationInput)) machines = listMachines();
   const now = Date.now();
   const outdatedWhy = new Map(machines.map((mm) => [mm.metadata.name!, outdatedReason(client, spec, mm, now)]));
   await setMachinesUpToDate(client, machines, outdatedWhy);
@@ -180,6 +192,8 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   switch (action.kind) {
     case "create": {
       const name = await createControlPlaneMachine(client, kcp, cluster, machines, action.init);
+      // The replacement exists: the remediation is complete (its data went to the new machine).
+      delete kcp.metadata.annotations?.[REMEDIATION_IN_PROGRESS_ANNOTATION];
       recorder.normal(kcp, "SuccessfulCreate", `created control-plane machine ${name} (${action.reason})`);
       ctx.log.info({ machine: name, reason: action.reason }, "created control-plane machine");
       break;
@@ -197,6 +211,8 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   }
 
   // ---- status ----
+  if (hookRequeue !== undefined) requeue = Math.min(requeue ?? hookRequeue, hookRequeue, requeueMs);
+  setRemediationStatus(kcp, listMachines()); // with the OwnerRemediated conditions just written
   const live = views.filter((v) => !v.deleting);
   const ready = views.filter((v) => v.ready).length;
   const upToDate = views.filter((v) => v.upToDate).length;

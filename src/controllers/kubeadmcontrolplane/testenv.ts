@@ -21,28 +21,49 @@ import { Manager } from "../../runtime/manager.ts";
 import { openDatabase } from "../../store/open.ts";
 import { Store } from "../../store/store.ts";
 import { CAPI_VERSION } from "../core/contract.ts";
-import type { EtcdMachine, EtcdMembership } from "./etcd.ts";
+import type { EtcdMachine, EtcdMemberState, EtcdMembership } from "./etcd.ts";
 import { setupKubeadmControlPlaneControllers } from "./index.ts";
+import { KCP_CLEANUP_HOOK } from "./kcp-machines.ts";
 
 export const NS = "default";
 
-/** Records leadership moves and member removals; `available` false stands for "no etcd client". */
+/**
+ * Records leadership moves and member removals; `available` false stands for "no etcd client".
+ * Members are the Machines with a Node that were not removed; those named in `unhealthy`
+ * (machine names) report unhealthy.
+ */
 export class FakeEtcd implements EtcdMembership {
   available = true;
-  calls: { op: "forwardLeadership" | "removeMember"; machine: string; to?: string; machineExisted: boolean }[] = [];
+  unhealthy = new Set<string>();
+  calls: { op: "forwardLeadership" | "removeMember"; machine: string; to?: string; machineExisted: boolean; hookPresent: boolean }[] = [];
+  readonly #removed = new Set<string>();
   constructor(private readonly client: () => Client) {}
 
-  #exists(m: EtcdMachine): boolean {
-    const mm = this.client().get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name: m.machine });
-    return Boolean(mm && !mm.metadata.deletionTimestamp);
+  #get(m: EtcdMachine) {
+    return this.client().get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name: m.machine });
+  }
+
+  #record(op: "forwardLeadership" | "removeMember", m: EtcdMachine, to?: string): void {
+    const mm = this.#get(m);
+    const hookPresent = Boolean(mm && KCP_CLEANUP_HOOK in (mm.metadata.annotations ?? {}));
+    this.calls.push({ op, machine: m.machine, ...(to ? { to } : {}), machineExisted: Boolean(mm && !mm.metadata.deletionTimestamp), hookPresent });
   }
 
   async forwardLeadership(leaving: EtcdMachine, candidate: EtcdMachine): Promise<void> {
-    this.calls.push({ op: "forwardLeadership", machine: leaving.machine, to: candidate.machine, machineExisted: this.#exists(leaving) });
+    this.#record("forwardLeadership", leaving, candidate.machine);
   }
 
   async removeMember(leaving: EtcdMachine): Promise<void> {
-    this.calls.push({ op: "removeMember", machine: leaving.machine, machineExisted: this.#exists(leaving) });
+    this.#record("removeMember", leaving);
+    this.#removed.add(leaving.machine);
+  }
+
+  /** Every Machine with a Node whose member was not removed (as etcd lists them, whoever is asked). */
+  async members(): Promise<EtcdMemberState[]> {
+    return this.client()
+      .list(CAPI_VERSION, "Machine", NS)
+      .filter((m) => (m.status as { nodeRef?: { name?: string } } | undefined)?.nodeRef?.name && !this.#removed.has(m.metadata.name!))
+      .map((m) => ({ name: (m.status as { nodeRef: { name: string } }).nodeRef.name, learner: false, healthy: !this.unhealthy.has(m.metadata.name!) }));
   }
 
   removed(): string[] {
