@@ -10,6 +10,7 @@ import type { Registry } from "../registry/registry.ts";
 import type { JSONSchemaProps } from "../registry/schema/types.ts";
 import type { Resource, ResourceVersion } from "../registry/types.ts";
 import { servedGroups } from "./discovery.ts";
+import { cloneData } from "../lib/clone.ts";
 
 const META_REF = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 const LIST_META_REF = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
@@ -76,7 +77,7 @@ const sharedDefinitions: Record<string, JSONSchemaProps | Record<string, unknown
 };
 
 function kindSchema(r: Resource, v: ResourceVersion, refPrefix: string): Record<string, unknown> {
-  const s = structuredClone(v.schema) as Record<string, unknown> & { properties?: Record<string, unknown> };
+  const s = cloneData(v.schema) as Record<string, unknown> & { properties?: Record<string, unknown> };
   const props = (s.properties ??= {});
   props.metadata = { allOf: [{ $ref: `${refPrefix}${META_REF}` }], default: {}, description: "Standard object's metadata." };
   props.apiVersion ??= { type: "string", description: "APIVersion defines the versioned schema of this representation of an object." };
@@ -206,7 +207,7 @@ export class OpenApiCache {
 
   #buildV3(group: string, version: string) {
     const refPrefix = "#/components/schemas/";
-    const schemas: Record<string, unknown> = { ...structuredClone(sharedDefinitions) };
+    const schemas: Record<string, unknown> = { ...cloneData(sharedDefinitions) };
     const paths: Record<string, unknown> = {};
     for (const r of this.registry.all()) {
       if (r.group !== group) continue;
@@ -239,7 +240,7 @@ export class OpenApiCache {
     const refPrefix = "#/definitions/";
     const definitions: Record<string, unknown> = {};
     const paths: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(structuredClone(sharedDefinitions))) definitions[k] = toSwagger(v);
+    for (const [k, v] of Object.entries(cloneData(sharedDefinitions))) definitions[k] = toSwagger(v);
     for (const r of this.registry.all()) {
       for (const v of r.versions) {
         if (!v.served) continue;

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { TokenUser } from "../api/auth.ts";
 import type { SyncLevel } from "../store/open.ts";
+import { cloneData } from "../lib/clone.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/capx-appliance/config.yaml";
 /** The data dir when neither `--data-dir` nor the config names one; `CAPX_DATA_DIR` overrides it. */
@@ -133,7 +134,7 @@ export function applyConfigDocument(base: Config, doc: unknown): Config {
   if (doc === null || doc === undefined) return base;
   if (!isObj(doc)) throw new ConfigError("config: the file must contain a YAML mapping");
   checkKeys(doc, "");
-  const c = structuredClone(base);
+  const c = cloneData(base);
   if (doc.listen !== undefined) c.listen = need(typeof doc.listen === "string", "listen", "must be HOST:PORT", doc.listen as string);
   if (doc.dataDir !== undefined) c.dataDir = need(typeof doc.dataDir === "string" && doc.dataDir !== "", "dataDir", "must be a path", doc.dataDir as string);
   if (doc.tlsSANs !== undefined) {

@@ -8,6 +8,7 @@ import type { CRDObject } from "../registry/crd/to-resource.ts";
 import { pruneUnknown, validateValue } from "../registry/schema/index.ts";
 import type { JSONSchemaProps } from "../registry/schema/types.ts";
 import { withoutConversionData } from "./capi/conversion/preserve.ts";
+import { cloneData } from "../lib/clone.ts";
 
 export function bundledSchema(crds: CRDObject[], kind: string, version: string): JSONSchemaProps {
   const crd = crds.find((c) => c.spec.names.kind === kind);
@@ -23,7 +24,7 @@ export function versionOf(o: KObject): string {
 
 /** Fields pruning would drop and validation failures (`field: message`) of `o` in its own version. */
 export function bundledSchemaReport(crds: CRDObject[], o: KObject): { pruned: string[]; invalid: string[] } {
-  const copy = structuredClone(withoutConversionData(o));
+  const copy = cloneData(withoutConversionData(o));
   const schema = bundledSchema(crds, String(o.kind), versionOf(o));
   const pruned = pruneUnknown(copy, schema, { root: true });
   const invalid = validateValue(copy, schema, { root: true }).map((c) => `${c.field ?? ""}: ${c.message ?? c.reason}`);

@@ -14,6 +14,7 @@ import { parseRow, type RestDeps } from "../registry/rest/deps.ts";
 import { update } from "../registry/rest/update.ts";
 import type { KindHooks } from "../registry/types.ts";
 import type { BundledKind } from "./types.ts";
+import { cloneData } from "../lib/clone.ts";
 
 export function bundledHooks(kinds: BundledKind[]): Map<string, KindHooks> {
   return new Map(kinds.filter((k) => k.hooks).map((k) => [k.crd.metadata.name!, k.hooks!]));
@@ -29,7 +30,7 @@ function syncAll(d: RestDeps, kinds: BundledKind[]): void {
   for (const { crd } of kinds) {
     const name = crd.metadata.name!;
     const row = d.store.get(CRD_RESOURCE, "", name);
-    const wanted = structuredClone(crd);
+    const wanted = cloneData(crd);
     if (!row) {
       create(d, crds, undefined, wanted, ctx);
       log.info({ component: "bundled-kinds", crd: name }, "installed CRD");

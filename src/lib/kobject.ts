@@ -2,6 +2,7 @@
  * The shape of a Kubernetes object as the appliance handles it: plain JSON with typed metadata.
  * @module
  */
+import { cloneData } from "./clone.ts";
 
 export interface OwnerReference {
   apiVersion: string;
@@ -54,7 +55,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function deepClone<T>(v: T): T {
-  return structuredClone(v);
+  return cloneData(v);
 }
 
 /** Structural equality of JSON values (key order ignored). */

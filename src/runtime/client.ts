@@ -18,6 +18,7 @@ import { patch, type PatchType } from "../registry/rest/patch.ts";
 import { update, type Subresource } from "../registry/rest/update.ts";
 import { splitApiVersion } from "../registry/types.ts";
 import type { InformerFactory } from "./informer.ts";
+import { cloneData } from "../lib/clone.ts";
 
 export interface ObjectRef {
   apiVersion: string;
@@ -80,7 +81,7 @@ export class Client {
     const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
     if (inf) {
       const obj = inf.get(ref.namespace, ref.name);
-      return obj && structuredClone(obj);
+      return obj && cloneData(obj);
     }
     return this.#getStored(ref);
   }
@@ -102,7 +103,7 @@ export class Client {
 
   list(apiVersion: string, kind: string, namespace?: string, opts: ListOptions = {}): KObject[] {
     const shared = this.#listCached(apiVersion, kind, namespace, opts);
-    return shared ? shared.map((o) => structuredClone(o)) : list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
+    return shared ? shared.map((o) => cloneData(o)) : list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
   }
 
   /** Like `list`, but the cache's own deep-frozen objects: never change them. */

@@ -9,6 +9,7 @@ import type { Resolved } from "../registry/registry.ts";
 import { toVersion } from "../registry/rest/codec.ts";
 import { parseRow, type RestDeps } from "../registry/rest/deps.ts";
 import type { Change } from "../store/store.ts";
+import { cloneData } from "../lib/clone.ts";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 export type InformerHandler = (type: EventType, obj: KObject, old: KObject | undefined) => void;
@@ -88,7 +89,7 @@ export class Informer {
     // Shared with every reader: frozen, so a reader changing it fails loudly instead of
     // corrupting the cache. Converted copies are private; same-version objects are the store's.
     const obj = toVersion(this.resolved.resource, stored, this.resolved.version.name);
-    return obj === stored ? deepFreeze(structuredClone(stored)) : deepFreeze(obj);
+    return obj === stored ? deepFreeze(cloneData(stored)) : deepFreeze(obj);
   }
 
   #apply(c: Change): void {

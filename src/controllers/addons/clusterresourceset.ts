@@ -25,6 +25,7 @@ import { CAPI_VERSION, ensureFinalizer, ensureOwnerRef, PAUSED_ANNOTATION, remov
 import { ADDONS_VERSION, findEntry, getOrCreateEntry, removeEntry, resourceEntry, setResourceEntry, bindingSpec } from "./binding.ts";
 import { computeHash, getResource, normalizeData, objectsFromData, ResourceNotFoundError, SecretTypeNotSupportedError, type ResourceRef } from "./resources.ts";
 import type { AddonTarget, AddonTargets } from "./targets.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const CRS_FINALIZER = "addons.cluster.x-k8s.io";
 const RESOURCES_APPLIED = "ResourcesApplied";
@@ -112,7 +113,7 @@ function selectorOf(crs: KObject): LabelSelector | undefined {
 async function reconcile(client: Client, targets: AddonTargets, req: Request, ctx: ReconcileContext): Promise<Result | void> {
   const current = client.get({ apiVersion: ADDONS_VERSION, kind: "ClusterResourceSet", namespace: req.namespace, name: req.name });
   if (!current) return;
-  const crs = structuredClone(current);
+  const crs = cloneData(current);
   if (!crs.metadata.deletionTimestamp && ensureFinalizer(crs, CRS_FINALIZER)) {
     await patchObject(client, current, crs);
     return;
@@ -206,7 +207,7 @@ async function applyToCluster(client: Client, targets: AddonTargets, crs: KObjec
   const name = cluster.metadata.name!;
   const stored = client.get({ apiVersion: ADDONS_VERSION, kind: "ClusterResourceSetBinding", namespace: ns, name });
   const binding: KObject = stored
-    ? structuredClone(stored)
+    ? cloneData(stored)
     : { apiVersion: ADDONS_VERSION, kind: "ClusterResourceSetBinding", metadata: { name, namespace: ns }, spec: { clusterName: name, bindings: [] } };
   ensureOwnerRef(binding, crs);
   const entry = getOrCreateEntry(binding, crs.metadata.name!);
@@ -274,7 +275,7 @@ async function applyResources(
 
 /** The CRS as a (non-controller) owner of the resource, as upstream's ensureResourceOwnerRef. */
 async function ensureResourceOwner(client: Client, resource: KObject, crs: KObject): Promise<void> {
-  const after = structuredClone(resource);
+  const after = cloneData(resource);
   if (ensureOwnerRef(after, crs)) await patchObject(client, resource, after, false);
 }
 
@@ -294,7 +295,7 @@ async function reconcileDelete(client: Client, crs: KObject, ctx: ReconcileConte
   for (const stored of client.list(ADDONS_VERSION, "ClusterResourceSetBinding", crs.metadata.namespace)) {
     const ownedBy = stored.metadata.ownerReferences?.some((r) => r.kind === "ClusterResourceSet" && r.name === crsName);
     if (!findEntry(stored, crsName) && !ownedBy) continue;
-    const binding = structuredClone(stored);
+    const binding = cloneData(stored);
     removeEntry(binding, crsName);
     binding.metadata.ownerReferences = (binding.metadata.ownerReferences ?? []).filter((r) => !(r.kind === "ClusterResourceSet" && r.name === crsName));
     if ((bindingSpec(binding).bindings ?? []).length === 0) {

@@ -31,6 +31,7 @@ import {
 import { ensureClusterKubeconfig } from "./kubeconfig.ts";
 import { ExternalWatches } from "./external.ts";
 import type { ControllerEnv } from "../index.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const CLUSTER_FINALIZER = "cluster.cluster.x-k8s.io";
 
@@ -107,7 +108,7 @@ async function reconcile(
 ): Promise<Result | void> {
   const current = client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: req.namespace, name: req.name });
   if (!current) return;
-  const cluster = structuredClone(current);
+  const cluster = cloneData(current);
   const spec = (cluster.spec ?? {}) as ClusterSpec;
   if (cluster.metadata.deletionTimestamp) return reconcileDelete(client, cluster, current, ctx);
   if (ensureFinalizer(cluster, CLUSTER_FINALIZER)) {
@@ -276,7 +277,7 @@ function availabilityMessage(init: NonNullable<ClusterStatus["initialization"]>,
 
 /** Infra and control-plane objects are owned by their Cluster and carry its name label. */
 async function adopt(client: Client, obj: KObject, cluster: KObject): Promise<void> {
-  const after = structuredClone(obj);
+  const after = cloneData(obj);
   const a = ensureOwnerRef(after, cluster, false);
   const b = ensureLabel(after, CLUSTER_NAME_LABEL, cluster.metadata.name!);
   if (a || b) await patchObject(client, obj, after);
@@ -370,7 +371,7 @@ async function reconcileDelete(client: Client, cluster: KObject, current: KObjec
   setCondition(cluster, { type: "Deleting", status: "True", reason: "DeletionCompleted", message: "" });
   const { object } = await patchObject(client, current, cluster);
   // Last: dropping the finalizer removes the Cluster.
-  const released = structuredClone(object);
+  const released = cloneData(object);
   removeFinalizer(released, CLUSTER_FINALIZER);
   await patchObject(client, object, released);
   ctx.log.info({ at: nowRfc3339() }, "cluster deleted");

@@ -39,6 +39,7 @@ import {
   type MachineTaint,
 } from "./machine-api.ts";
 import type { MachineScope, PhaseResult } from "./machine-scope.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const NODE_INFO_REQUIRED = [
   "architecture",
@@ -153,7 +154,7 @@ export async function reconcileNode(s: MachineScope): Promise<PhaseResult> {
   const nodeInfo = (node.status as { nodeInfo?: Record<string, unknown> } | undefined)?.nodeInfo;
   if (nodeInfo) {
     // The Machine schema requires every NodeSystemInfo string a kubelet reports.
-    const info: Record<string, unknown> = structuredClone(nodeInfo);
+    const info: Record<string, unknown> = cloneData(nodeInfo);
     for (const k of NODE_INFO_REQUIRED) if (typeof info[k] !== "string") info[k] = "";
     status.nodeInfo = info;
   }
@@ -291,7 +292,7 @@ export async function patchNode(
 ): Promise<void> {
   const nodeAnnotations = { ...(node.metadata.annotations ?? {}) };
   const nodeLabels = { ...(node.metadata.labels ?? {}) };
-  const taints = structuredClone(((node.spec as { taints?: Taint[] } | undefined)?.taints ?? []) as Taint[]);
+  const taints = cloneData(((node.spec as { taints?: Taint[] } | undefined)?.taints ?? []) as Taint[]);
 
   const previousAnnotations = [...splitList(nodeAnnotations[ANNOTATIONS_FROM_MACHINE_ANNOTATION]), ...COMMON_NODE_ANNOTATIONS];
   for (const [k, v] of Object.entries(annotations)) nodeAnnotations[k] = v;

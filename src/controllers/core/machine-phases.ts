@@ -29,6 +29,7 @@ import {
   machineStatus,
 } from "./machine-api.ts";
 import type { MachineScope, PhaseResult } from "./machine-scope.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 /** Always sets the cluster-name label; a stand-alone Machine gets an owner reference to its Cluster. */
 export function reconcileOwnerAndLabels(s: MachineScope): PhaseResult {
@@ -78,7 +79,7 @@ async function ensureExternalOwnership(s: MachineScope, ref: ContractRef): Promi
   const exact = refs.some((r) => r.apiVersion === CAPI_VERSION && r.kind === "Machine" && r.name === m.metadata.name && r.uid === m.metadata.uid && r.controller === true);
   if (!refs.some((r) => isOnCreateOwner(r, cp)) && exact && obj.metadata.labels?.[CLUSTER_NAME_LABEL] === clusterName) return obj;
 
-  const after = structuredClone(obj);
+  const after = cloneData(obj);
   let next = (after.metadata.ownerReferences ?? []).filter((r) => !isOnCreateOwner(r, cp));
   const other = next.find((r) => r.controller && !(groupOf(r.apiVersion) === CAPI_GROUP && r.kind === "Machine" && r.name === m.metadata.name));
   if (other) {
@@ -198,7 +199,7 @@ export async function reconcileInfrastructure(s: MachineScope): Promise<PhaseRes
     s.log.info({ kind: obj.kind, name: obj.metadata.name }, "waiting for infrastructure provider to set spec.providerID");
     return {};
   }
-  if (Array.isArray(infraStatus.addresses)) status.addresses = structuredClone(infraStatus.addresses);
+  if (Array.isArray(infraStatus.addresses)) status.addresses = cloneData(infraStatus.addresses);
   if (infraSpec.failureDomain !== undefined) {
     if (infraSpec.failureDomain) spec.failureDomain = infraSpec.failureDomain;
     else delete spec.failureDomain;

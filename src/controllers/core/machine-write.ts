@@ -11,6 +11,7 @@ import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
 import type { Condition, V1Beta1Condition } from "../../runtime/conditions.ts";
 import { mergeDiff, patchObject } from "../../runtime/patch-helper.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface OwnedConditions {
   /** v1beta2 condition types (status.conditions) this writer owns. */
@@ -67,10 +68,10 @@ export async function writeMachine(client: Client, before: KObject, after: KObje
   // From here to the patch call: synchronous (read latest, merge, write).
   const current = client.get(ref);
   if (!current) return latest;
-  const b = structuredClone((before.status ?? {}) as StatusShape);
-  const a = structuredClone((after.status ?? {}) as StatusShape);
+  const b = cloneData((before.status ?? {}) as StatusShape);
+  const a = cloneData((after.status ?? {}) as StatusShape);
   const cur = (current.status ?? {}) as StatusShape;
-  const next = structuredClone(cur);
+  const next = cloneData(cur);
   // Plain fields: apply this reconcile's own changes (conditions handled below).
   const strip = (s: StatusShape) => {
     delete s.conditions;
@@ -101,7 +102,7 @@ function applyMerge(target: Record<string, unknown>, patch: Record<string, unkno
       const t = target[k];
       if (!t || typeof t !== "object" || Array.isArray(t)) target[k] = {};
       applyMerge(target[k] as Record<string, unknown>, v as Record<string, unknown>);
-    } else target[k] = structuredClone(v);
+    } else target[k] = cloneData(v);
   }
 }
 

@@ -32,6 +32,7 @@ import { reconcileBootstrap, reconcileCertificateExpiry, reconcileInfrastructure
 import { MACHINE_DEFAULTS, lowestRequeue, type MachineControllerOptions, type MachineScope, type PhaseResult } from "./machine-scope.ts";
 import { updateStatus } from "./machine-status.ts";
 import { writeMachine } from "./machine-write.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export { MACHINE_FINALIZER } from "./machine-api.ts";
 export type { MachineControllerOptions } from "./machine-scope.ts";
@@ -147,13 +148,13 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
 
   // The finalizer first, so a deletion can never race initialization.
   if (!deleting && !(current.metadata.finalizers ?? []).includes(MACHINE_FINALIZER)) {
-    const after = structuredClone(current);
+    const after = cloneData(current);
     ensureFinalizer(after, MACHINE_FINALIZER);
     await patchObject(client, current, after);
     return;
   }
 
-  const machine = structuredClone(current);
+  const machine = cloneData(current);
   const paused = pausedCondition(cluster, machine);
   setCondition(machine, paused);
   if (paused.status === "True") {

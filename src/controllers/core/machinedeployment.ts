@@ -91,6 +91,7 @@ import {
   type ReplicaStatus,
   setMachineSummaryConditions,
 } from "./mdutil.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 /** Field manager of every write (server-side apply of MachineSets included), as upstream's. */
 export const MACHINEDEPLOYMENT_MANAGER = "capi-machinedeployment";
@@ -143,7 +144,7 @@ interface Scope {
 async function reconcileMachineDeployment(client: Client, recorder: EventRecorder, req: Request, ctx: ReconcileContext): Promise<Result | void> {
   const current = client.get({ apiVersion: CAPI_VERSION, kind: "MachineDeployment", namespace: req.namespace, name: req.name });
   if (!current) return;
-  const md = structuredClone(current);
+  const md = cloneData(current);
   const spec = specOf<MachineDeploymentSpec>(md);
   const ns = md.metadata.namespace!;
   const cluster = spec.clusterName ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: ns, name: spec.clusterName }) : undefined;
@@ -197,10 +198,10 @@ async function reconcileMachineDeployment(client: Client, recorder: EventRecorde
   updateStatus(s);
   if (!error) (md.status as ReplicaStatus).observedGeneration = md.metadata.generation;
   if (s.dropFinalizer) {
-    const keep = structuredClone(md);
+    const keep = cloneData(md);
     keep.metadata.finalizers = current.metadata.finalizers;
     const { object } = await patchObject(client, current, keep);
-    const released = structuredClone(object);
+    const released = cloneData(object);
     removeFinalizer(released, MACHINEDEPLOYMENT_FINALIZER);
     await patchObject(client, object, released);
     ctx.log.info({}, "machinedeployment deleted");
@@ -227,7 +228,7 @@ async function reconcileNormal(s: Scope): Promise<Result | void> {
   for (let i = 0; i < s.machineSets.length; i++) {
     const ms = s.machineSets[i]!;
     if (ms.metadata.labels?.[DEPLOYMENT_NAME_LABEL] === md.metadata.name || isDeleting(ms)) continue;
-    const after = structuredClone(ms);
+    const after = cloneData(ms);
     (after.metadata.labels ??= {})[DEPLOYMENT_NAME_LABEL] = md.metadata.name!;
     s.machineSets[i] = (await patchObject(s.client, ms, after)).object;
   }
@@ -260,7 +261,7 @@ async function getTemplatesAndSetOwner(s: Scope): Promise<void> {
     if (!ref || !ref.kind.endsWith(TEMPLATE_SUFFIX)) return true;
     const tmpl = getRef(s.client, ref, s.md.metadata.namespace!);
     if (!tmpl) return false;
-    const after = structuredClone(tmpl);
+    const after = cloneData(tmpl);
     if (ensureOwnerRef(after, s.cluster!, false)) await patchObject(s.client, tmpl, after, false);
     return true;
   };
@@ -286,7 +287,7 @@ async function getAndAdoptMachineSets(s: Scope): Promise<void> {
     let obj = ms;
     if (!ms.metadata.ownerReferences?.some((r) => r.controller)) {
       try {
-        const after = structuredClone(ms);
+        const after = cloneData(ms);
         ensureOwnerRef(after, md, true);
         obj = (await patchObject(client, ms, after)).object;
         s.recorder.normal(md, "SuccessfulAdopt", `Adopted MachineSet "${ms.metadata.name}"`);
@@ -373,7 +374,7 @@ export function computeDesiredMS(md: KObject, current: KObject | undefined, now:
     name = n.name;
     hash = `${templateHash(md)}-${n.random}`;
     replicas = 0;
-    templateSpec = structuredClone((mdSpec.template?.spec ?? {}) as Record<string, unknown>);
+    templateSpec = cloneData((mdSpec.template?.spec ?? {}) as Record<string, unknown>);
     metadata.creationTimestamp = now.toISOString();
   } else {
     const h = current.metadata.labels?.[MACHINE_TEMPLATE_HASH_LABEL];
@@ -381,7 +382,7 @@ export function computeDesiredMS(md: KObject, current: KObject | undefined, now:
     name = current.metadata.name!;
     hash = h;
     replicas = specReplicas(current);
-    templateSpec = structuredClone((specOf(current).template?.spec ?? {}) as Record<string, unknown>);
+    templateSpec = cloneData((specOf(current).template?.spec ?? {}) as Record<string, unknown>);
     metadata.uid = current.metadata.uid;
     metadata.creationTimestamp = current.metadata.creationTimestamp;
     metadata.generation = current.metadata.generation;
@@ -391,13 +392,13 @@ export function computeDesiredMS(md: KObject, current: KObject | undefined, now:
     status = current.status;
   }
   const templateLabels = { ...(mdSpec.template?.metadata?.labels ?? {}), [MACHINE_TEMPLATE_HASH_LABEL]: hash };
-  const selector = structuredClone(mdSpec.selector ?? {});
+  const selector = cloneData(mdSpec.selector ?? {});
   selector.matchLabels = { ...(selector.matchLabels ?? {}), [MACHINE_TEMPLATE_HASH_LABEL]: hash };
   const mdTemplateSpec = (mdSpec.template?.spec ?? {}) as Record<string, unknown> & { deletion?: Record<string, unknown> };
   // In-place fields.
   for (const k of ["minReadySeconds", "readinessGates", "taints"]) {
     if (mdTemplateSpec[k] === undefined) delete templateSpec[k];
-    else templateSpec[k] = structuredClone(mdTemplateSpec[k]);
+    else templateSpec[k] = cloneData(mdTemplateSpec[k]);
   }
   const deletion = { ...((templateSpec.deletion as Record<string, unknown> | undefined) ?? {}) };
   for (const k of ["nodeDrainTimeoutSeconds", "nodeVolumeDetachTimeoutSeconds", "nodeDeletionTimeoutSeconds"]) {
@@ -431,7 +432,7 @@ export function computeDesiredMS(md: KObject, current: KObject | undefined, now:
     },
     spec: spec as Record<string, unknown>,
   };
-  if (status !== undefined) ms.status = structuredClone(status);
+  if (status !== undefined) ms.status = cloneData(status);
   return ms;
 }
 
@@ -439,7 +440,7 @@ export function initPlanner(md: KObject, msList: KObject[], now: Date, createNew
   const p: Planner & { blocked?: string } = {
     md,
     revision: "",
-    originals: new Map(msList.map((ms) => [ms.metadata.name!, structuredClone(ms)])),
+    originals: new Map(msList.map((ms) => [ms.metadata.name!, cloneData(ms)])),
     oldMSs: [],
     createReason: "",
     scaleIntents: new Map(),
@@ -713,7 +714,7 @@ async function sync(s: Scope, templateExists: boolean): Promise<void> {
 
 async function scaleMachineSet(s: Scope, p: Planner, ms: KObject, replicas: number): Promise<void> {
   if (specReplicas(ms) === replicas) return;
-  const after = structuredClone(ms);
+  const after = cloneData(ms);
   (after.spec as MachineSetSpec).replicas = replicas;
   let written: KObject;
   try {

@@ -26,6 +26,7 @@ import {
   type MachineHealthCheckSpec,
   type Target,
 } from "./machinehealthcheck-targets.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface MachineHealthCheckControllerOptions {
   /**
@@ -135,7 +136,7 @@ async function reconcile(env: Env, req: Request, ctx: ReconcileContext): Promise
   const log = ctx.log.child({ cluster: `${req.namespace}/${spec.clusterName}` });
   const cluster = client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: req.namespace, name: spec.clusterName });
   if (!cluster) throw new Error(`failed to get Cluster ${req.namespace}/${spec.clusterName} for MachineHealthCheck`);
-  const mhc = structuredClone(current);
+  const mhc = cloneData(current);
   const paused = pausedCondition(cluster, mhc);
   setCondition(mhc, paused);
   if (paused.status === "True") {
@@ -183,7 +184,7 @@ async function check(env: Env, cluster: KObject, mhc: KObject, log: ReconcileCon
       log.info({ machine: m.metadata.name }, "skipping remediation");
       continue;
     }
-    const t: Target = { before: m, machine: structuredClone(m), nodeMissing: false };
+    const t: Target = { before: m, machine: cloneData(m), nodeMissing: false };
     const nodeName = nodeRefName(m);
     if (remote && nodeName) {
       t.node = await remote.getNode(nodeName);
@@ -293,7 +294,7 @@ async function createRemediationRequest(env: Env, mhc: KObject, m: KObject): Pro
       annotations: { ...(tpl.metadata?.annotations ?? {}), [CLONED_FROM_NAME]: ref.name!, [CLONED_FROM_GROUPKIND]: `${ref.kind}.${groupOf(ref.apiVersion!)}` },
       ownerReferences: [{ apiVersion: CAPI_VERSION, kind: "Machine", name: m.metadata.name!, uid: m.metadata.uid! }],
     },
-    ...(tpl.spec !== undefined ? { spec: structuredClone(tpl.spec) } : {}),
+    ...(tpl.spec !== undefined ? { spec: cloneData(tpl.spec) } : {}),
   };
   try {
     await client.create(obj);

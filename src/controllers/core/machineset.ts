@@ -75,6 +75,7 @@ import {
   type ReplicaStatus,
   setMachineSummaryConditions,
 } from "./mdutil.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 /** Field manager of every write (server-side apply of Machines included), as upstream's. */
 export const MACHINESET_MANAGER = "capi-machineset";
@@ -141,7 +142,7 @@ interface Scope {
 async function reconcileMachineSet(client: Client, recorder: EventRecorder, req: Request, ctx: ReconcileContext): Promise<Result | void> {
   const current = client.get({ apiVersion: CAPI_VERSION, kind: "MachineSet", namespace: req.namespace, name: req.name });
   if (!current) return;
-  const ms = structuredClone(current);
+  const ms = cloneData(current);
   const spec = specOf(ms);
   const ns = ms.metadata.namespace!;
   const cluster = spec.clusterName ? client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: ns, name: spec.clusterName }) : undefined;
@@ -206,10 +207,10 @@ async function reconcileMachineSet(client: Client, recorder: EventRecorder, req:
   if (!error) (ms.status as ReplicaStatus).observedGeneration = ms.metadata.generation;
   if (s.dropFinalizer) {
     // Status first: once the finalizer is gone the object is.
-    const keep = structuredClone(ms);
+    const keep = cloneData(ms);
     keep.metadata.finalizers = current.metadata.finalizers;
     const { object } = await patchObject(client, current, keep);
-    const released = structuredClone(object);
+    const released = cloneData(object);
     removeFinalizer(released, MACHINESET_FINALIZER);
     await patchObject(client, object, released);
     ctx.log.info({}, "machineset deleted");
@@ -281,7 +282,7 @@ async function ensureTemplateOwner(s: Scope, ref: ContractRef | undefined): Prom
   const tmpl = getRef(s.client, ref, s.ms.metadata.namespace!);
   if (!tmpl) return false;
   if (s.cluster && !isDeleting(s.ms)) {
-    const after = structuredClone(tmpl);
+    const after = cloneData(tmpl);
     if (ensureOwnerRef(after, s.cluster, false)) await patchObject(s.client, tmpl, after, false);
   }
   return true;
@@ -297,7 +298,7 @@ async function getAndAdoptMachines(s: Scope): Promise<void> {
     if (controller && controller.uid !== ms.metadata.uid) continue;
     if (!controller) {
       try {
-        const after = structuredClone(machine);
+        const after = cloneData(machine);
         ensureOwnerRef(after, ms, true);
         const { object } = await patchObject(client, machine, after);
         s.recorder.normal(ms, "SuccessfulAdopt", `Adopted Machine "${machine.metadata.name}"`);
@@ -337,7 +338,7 @@ async function patchMachineConditions(
 ): Promise<void> {
   const fresh = client.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: machine.metadata.namespace, name: machine.metadata.name! });
   if (!fresh || fresh.metadata.uid !== machine.metadata.uid) return;
-  const after = structuredClone(fresh);
+  const after = cloneData(fresh);
   change(after);
   await patchObject(client, fresh, after);
 }
@@ -442,7 +443,7 @@ export function machineAnnotationsFromMachineSet(ms: KObject): Record<string, st
 function setInPlaceFields(spec: MachineSpec, from: MachineSpec): void {
   for (const k of ["readinessGates", "minReadySeconds", "taints"] as const) {
     if (from[k] === undefined) delete spec[k];
-    else spec[k] = structuredClone(from[k]) as never;
+    else spec[k] = cloneData(from[k]) as never;
   }
   const deletion = { ...(spec.deletion ?? {}) };
   for (const k of ["nodeDrainTimeoutSeconds", "nodeVolumeDetachTimeoutSeconds", "nodeDeletionTimeoutSeconds"] as const) {
@@ -467,7 +468,7 @@ export function computeDesiredMachine(ms: KObject, existing?: KObject): KObject 
     if ("error" in generated) throw new Error(`failed to generate Machine name: ${generated.error}`);
     name = generated.name;
   }
-  const mspec = structuredClone(spec.template?.spec ?? {}) as MachineSpec;
+  const mspec = cloneData(spec.template?.spec ?? {}) as MachineSpec;
   mspec.clusterName = spec.clusterName ?? "";
   delete mspec.infrastructureRef;
   if (mspec.bootstrap) {
@@ -477,8 +478,8 @@ export function computeDesiredMachine(ms: KObject, existing?: KObject): KObject 
   if (!finalizers.includes(MACHINE_FINALIZER)) finalizers.push(MACHINE_FINALIZER);
   if (existing) {
     const es = machineSpecOf(existing);
-    if (es.bootstrap?.configRef) (mspec.bootstrap ??= {}).configRef = structuredClone(es.bootstrap.configRef);
-    if (es.infrastructureRef) mspec.infrastructureRef = structuredClone(es.infrastructureRef);
+    if (es.bootstrap?.configRef) (mspec.bootstrap ??= {}).configRef = cloneData(es.bootstrap.configRef);
+    if (es.infrastructureRef) mspec.infrastructureRef = cloneData(es.infrastructureRef);
     for (const k of ["version", "failureDomain"] as const) {
       if (es[k] === undefined) delete mspec[k];
       else mspec[k] = es[k];
@@ -545,7 +546,7 @@ async function syncMachines(s: Scope): Promise<void> {
       // Only what affects tearing the Machine down, with a merge patch.
       const fresh = client.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: m.metadata.namespace, name: m.metadata.name! });
       if (!fresh || fresh.metadata.uid !== m.metadata.uid) continue;
-      const after = structuredClone(fresh);
+      const after = cloneData(fresh);
       const spec = machineSpecOf(after);
       setInPlaceFields(spec, from);
       if (spec.deletion?.nodeDeletionTimeoutSeconds === undefined) (spec.deletion ??= {}).nodeDeletionTimeoutSeconds = 10;
@@ -611,7 +612,7 @@ async function cleanupOrphanedClones(s: Scope): Promise<void> {
  * and the cloned-from annotations), named like the Machine, controller-owned by the MachineSet.
  */
 export function computeClone(template: KObject, ref: ContractRef, ms: KObject, machine: KObject): KObject {
-  const tt = structuredClone(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
+  const tt = cloneData(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
   const { metadata: tmeta, ...rest } = tt as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
   const group = groupOf(template.apiVersion!);
   const labels = { ...(tmeta?.labels ?? {}), ...(machine.metadata.labels ?? {}), [CLUSTER_NAME_LABEL]: specOf(ms).clusterName ?? "" };

@@ -28,6 +28,7 @@ import { Controller } from "../../runtime/controller.ts";
 import { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import { CAPI_VERSION } from "./contract.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const TEST_GROUP = "test.capx.dev";
 export const TEST_VERSION = `${TEST_GROUP}/v1alpha1`;
@@ -132,7 +133,7 @@ export async function startEnv(setups: ((m: Manager) => void)[], opts: { autoRea
     if (!cur) return;
     if (cur.metadata.deletionTimestamp) {
       if (fake.holdDeletion) return;
-      if (cur.metadata.finalizers?.length) await patchObject(fakeClient, cur, { ...structuredClone(cur), metadata: { ...structuredClone(cur.metadata), finalizers: [] } });
+      if (cur.metadata.finalizers?.length) await patchObject(fakeClient, cur, { ...cloneData(cur), metadata: { ...cloneData(cur.metadata), finalizers: [] } });
       return;
     }
     if (fake.auto && !(cur.status as { conditions?: unknown[] } | undefined)?.conditions?.length) await fake.markReady(req.name);
@@ -147,7 +148,7 @@ export async function startEnv(setups: ((m: Manager) => void)[], opts: { autoRea
     markReady: async (name) => {
       const cur = fakeClient.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name });
       if (!cur) return;
-      const after = structuredClone(cur);
+      const after = cloneData(cur);
       const status = ((after.status as Record<string, unknown> | undefined) ??= {}) as Record<string, unknown>;
       status.nodeRef = { name: `node-${name}` };
       for (const type of ["Ready", "Available", "UpToDate", "NodeHealthy", "NodeReady"]) setCondition(after, { type, status: "True", reason: type });
@@ -156,7 +157,7 @@ export async function startEnv(setups: ((m: Manager) => void)[], opts: { autoRea
     setConditions: async (name, conds) => {
       const cur = fakeClient.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name });
       if (!cur) return;
-      const after = structuredClone(cur);
+      const after = cloneData(cur);
       for (const c of conds) setCondition(after, c);
       await patchObject(fakeClient, cur, after);
     },

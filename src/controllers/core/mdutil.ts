@@ -11,6 +11,7 @@ import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import { labelSelectorFromObject, type LabelSelectorObject } from "../../lib/selectors/index.ts";
 import { getCondition, getV1Beta1Condition, setCondition, setV1Beta1Condition, type Condition, type ConditionStatus, type V1Beta1Condition } from "../../runtime/conditions.ts";
 import type { ContractRef } from "./contract.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Names (api/core/v1beta2)
@@ -221,7 +222,7 @@ function refDefined(ref: ContractRef | undefined): boolean {
  * timeouts, taints). Its hash seeds the `machine-template-hash` label.
  */
 export function rolloutFields(template: MachineTemplateSpec | undefined): MachineSpec {
-  const spec = structuredClone(template?.spec ?? {}) as MachineSpec;
+  const spec = cloneData(template?.spec ?? {}) as MachineSpec;
   delete spec.clusterName;
   delete spec.providerID;
   delete spec.minReadySeconds;

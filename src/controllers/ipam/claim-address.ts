@@ -19,6 +19,7 @@ import { CLUSTER_NAME_LABEL, ensureFinalizer, removeFinalizer } from "../core/co
 import { allocate, releaseDelayMs } from "./allocator.ts";
 import type { KeyedLock } from "./keyed-lock.ts";
 import { describePool, IPAM_V1BETA2, PROTECT_ADDRESS_FINALIZER, poolIndexKey } from "./refs.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface AddressDeps {
   /** Reads from the store itself (no cache): an allocation must see every write made so far. */
@@ -38,7 +39,7 @@ function ownerRefs(claim: KObject, pool: KObject) {
 
 /** Brings an existing IPAddress of the claim up to what allocation would have written (CreateOrPatch). */
 async function adopt(d: AddressDeps, existing: KObject, claim: KObject, pool: KObject): Promise<KObject> {
-  const next = structuredClone(existing);
+  const next = cloneData(existing);
   const refs = (next.metadata.ownerReferences ??= []);
   for (const want of ownerRefs(claim, pool)) {
     const i = refs.findIndex((r) => r.uid === want.uid);
@@ -98,7 +99,7 @@ export async function releaseAddress(client: Client, claim: KObject): Promise<vo
   const ref = { apiVersion: IPAM_V1BETA2, kind: "IPAddress", namespace: claim.metadata.namespace, name: claim.metadata.name! };
   const address = client.get(ref);
   if (!address) return;
-  const next = structuredClone(address);
+  const next = cloneData(address);
   if (removeFinalizer(next, PROTECT_ADDRESS_FINALIZER)) {
     try {
       await patchObject(client, address, next, false);

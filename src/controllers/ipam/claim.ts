@@ -29,6 +29,7 @@ import { patchObject } from "../../runtime/patch-helper.ts";
 import { CAPI_VERSION, CLUSTER_NAME_LABEL, ensureFinalizer, PAUSED_ANNOTATION, removeFinalizer } from "../core/contract.ts";
 import { type AddressDeps, ensureAddress, releaseAddress, releaseWait } from "./claim-address.ts";
 import { describePool, IPAM_V1BETA2, poolOf, RELEASE_ADDRESS_FINALIZER } from "./refs.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 /** An exhausted pool is looked at again on its own after this, besides the events that free addresses. */
 const EXHAUSTED_RECHECK_MS = 60_000;
@@ -93,7 +94,7 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
 
   let claim = current;
   if (!deleting) {
-    const next = structuredClone(claim);
+    const next = cloneData(claim);
     if (ensureFinalizer(next, RELEASE_ADDRESS_FINALIZER)) claim = (await patchObject(d.client, claim, next)).object;
   }
 
@@ -102,7 +103,7 @@ export async function reconcileClaim(d: ClaimDeps, req: Request, ctx: ReconcileC
   if (deleting) return reconcileDelete(d, claim, pool, clusterGoing);
 
   const before = claim;
-  const after = structuredClone(claim);
+  const after = cloneData(claim);
   const now = d.client.deps.now();
   let result: Result | undefined;
   let failure: string | undefined;
@@ -136,7 +137,7 @@ async function reconcileDelete(d: ClaimDeps, claim: KObject, pool: KObject | und
   const wait = clusterGoing ? 0 : releaseWait(claim, pool, d.client.deps.now().getTime());
   if (wait > 0) return { requeueAfter: wait };
   await releaseAddress(d.client, claim);
-  const next = structuredClone(claim);
+  const next = cloneData(claim);
   if (removeFinalizer(next, RELEASE_ADDRESS_FINALIZER)) {
     try {
       await patchObject(d.client, claim, next);

@@ -14,6 +14,7 @@ import { patchObject } from "../../runtime/patch-helper.ts";
 import { ensureFinalizer, removeFinalizer } from "../core/contract.ts";
 import { poolUsage } from "./allocator.ts";
 import { keyOfPool, PROTECT_POOL_FINALIZER, poolIndexKey } from "./refs.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const ADDRESSES_BY_POOL = "ipam-in-cluster/pool";
 
@@ -21,7 +22,7 @@ export async function reconcilePool(client: Client, addresses: Informer, kind: s
   const pool = client.get({ apiVersion: POOL_API_VERSION, kind, namespace: req.namespace, name: req.name });
   if (!pool) return;
   const inUse = addresses.byIndex(ADDRESSES_BY_POOL, poolIndexKey(keyOfPool(pool)));
-  const next: KObject = structuredClone(pool);
+  const next: KObject = cloneData(pool);
   if (pool.metadata.deletionTimestamp) {
     if (inUse.length === 0) removeFinalizer(next, PROTECT_POOL_FINALIZER);
   } else {

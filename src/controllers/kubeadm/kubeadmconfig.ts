@@ -39,6 +39,7 @@ import { acquireInitLock, releaseInitLock } from "./init-lock.ts";
 import { discoveryKubeconfigFile, InputError, resolveFiles, resolveUsers, type DiscoveryKubeConfig, type SpecFile, type SpecUser } from "./inputs.ts";
 import { certificatesAvailable, certificatesFailed, dataSecretAvailable, dataSecretNotAvailable, summarizeReady } from "./status.ts";
 import { WorkloadSecretError, type WorkloadSecretAccess, type WorkloadSecretClient } from "./workload-secrets.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const BOOTSTRAP_GROUP = "bootstrap.cluster.x-k8s.io";
 export const KUBEADMCONFIG_VERSION = `${BOOTSTRAP_GROUP}/v1beta2`;
@@ -136,7 +137,7 @@ async function reconcile(client: Client, recorder: EventRecorder, opts: Required
   }
   if (isPaused(cluster, current)) return;
 
-  const cfg = structuredClone(current);
+  const cfg = cloneData(current);
   const s: Scope = {
     client,
     recorder,
@@ -323,7 +324,7 @@ async function joinWorker(s: Scope): Promise<Result | void> {
   const certs = lookupCertificatesOrFail(s, ["ca"]);
   const wait = await reconcileDiscovery(s, certs);
   if (wait) return wait;
-  const jc = structuredClone(s.spec.joinConfiguration ?? {});
+  const jc = cloneData(s.spec.joinConfiguration ?? {});
   const nr = (jc.nodeRegistration ??= {});
   if (!(nr.taints ?? []).some((t) => t.key === "node.cluster.x-k8s.io/uninitialized" && t.effect === "NoSchedule")) {
     nr.taints = [...(nr.taints ?? []), { key: "node.cluster.x-k8s.io/uninitialized", effect: "NoSchedule" }];

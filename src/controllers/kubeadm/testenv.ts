@@ -25,6 +25,7 @@ import { CAPI_VERSION } from "../core/contract.ts";
 import { setupKubeadmControllers } from "./index.ts";
 import { KUBEADMCONFIG_VERSION } from "./kubeadmconfig.ts";
 import { WorkloadSecretError, type WorkloadSecretAccess, type WorkloadSecretClient } from "./workload-secrets.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const NS = "default";
 
@@ -45,21 +46,21 @@ export class FakeWorkloadSecrets implements WorkloadSecretAccess, WorkloadSecret
   async get(namespace: string, name: string): Promise<KObject | undefined> {
     this.#check();
     const s = this.secrets.get(`${namespace}/${name}`);
-    return s ? structuredClone(s) : undefined;
+    return s ? cloneData(s) : undefined;
   }
 
   async create(secret: KObject): Promise<KObject> {
     this.#check();
     const key = `${secret.metadata.namespace}/${secret.metadata.name}`;
     if (this.secrets.has(key)) throw new WorkloadSecretError(409, `secret ${key} exists`);
-    this.secrets.set(key, structuredClone(secret));
+    this.secrets.set(key, cloneData(secret));
     return secret;
   }
 
   async update(secret: KObject): Promise<KObject> {
     this.#check();
     this.updates++;
-    this.secrets.set(`${secret.metadata.namespace}/${secret.metadata.name}`, structuredClone(secret));
+    this.secrets.set(`${secret.metadata.namespace}/${secret.metadata.name}`, cloneData(secret));
     return secret;
   }
 

@@ -19,6 +19,7 @@ import { CAPI_VERSION, CLONED_FROM_GROUPKIND, CLONED_FROM_NAME, CLUSTER_NAME_LAB
 import { PRE_TERMINATE_HOOK_PREFIX } from "../core/machine-api.ts";
 import { KUBEADMCONFIG_VERSION, type KubeadmConfigSpec } from "../kubeadm/kubeadmconfig.ts";
 import { REMEDIATION_FOR_ANNOTATION, REMEDIATION_IN_PROGRESS_ANNOTATION } from "./kcp-remediation.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const CONTROLPLANE_GROUP = "controlplane.cluster.x-k8s.io";
 export const KCP_VERSION = `${CONTROLPLANE_GROUP}/v1beta2`;
@@ -75,7 +76,7 @@ export function configSpecHash(spec: KcpSpec): string {
 
 /** Upstream: init gets initConfiguration (no join), join gets joinConfiguration (no init); clusterConfiguration stays on both. */
 export function kubeadmConfigSpecFor(spec: KcpSpec, init: boolean): Record<string, unknown> {
-  const out = structuredClone(spec.kubeadmConfigSpec ?? {}) as Record<string, unknown>;
+  const out = cloneData(spec.kubeadmConfigSpec ?? {}) as Record<string, unknown>;
   if (init) delete out.joinConfiguration;
   else delete out.initConfiguration;
   // An empty configuration is omitted, as upstream's omitzero does (the schema wants at least one
@@ -162,7 +163,7 @@ export async function createControlPlaneMachine(client: Client, kcp: KObject, cl
     metadata: { name, namespace: ns, labels, ownerReferences: owners },
     spec: kubeadmConfigSpecFor(spec, init),
   });
-  const tt = structuredClone(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
+  const tt = cloneData(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
   const { metadata: tmeta, ...rest } = tt as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
   await client.create({
     ...rest,

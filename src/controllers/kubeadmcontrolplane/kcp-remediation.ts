@@ -22,6 +22,7 @@ import { REMEDIATE_MACHINE_ANNOTATION } from "../core/machine-api.ts";
 import { aggregateMachineCondition, unhealthyMachinesMessage } from "../core/mdutil.ts";
 import type { EtcdMemberState, EtcdMembership } from "./etcd.ts";
 import { componentsHealthyWithout, etcdHealthyWithout, etcdMachineOf, nodeNameOf } from "./kcp-etcd-health.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const REMEDIATION_IN_PROGRESS_ANNOTATION = "controlplane.cluster.x-k8s.io/remediation-in-progress";
 export const REMEDIATION_FOR_ANNOTATION = "controlplane.cluster.x-k8s.io/remediation-for";
@@ -79,7 +80,7 @@ interface OwnerRemediated {
 async function setOwnerRemediated(client: Client, machine: KObject, c: OwnerRemediated): Promise<void> {
   const fresh = client.get({ apiVersion: CAPI_VERSION, kind: "Machine", namespace: machine.metadata.namespace, name: machine.metadata.name! });
   if (!fresh || fresh.metadata.uid !== machine.metadata.uid) return;
-  const after = structuredClone(fresh);
+  const after = cloneData(fresh);
   setCondition(after, { type: "OwnerRemediated", status: "False", reason: c.reason, message: c.message });
   setV1Beta1Condition(after, { type: "OwnerRemediated", status: "False", reason: c.v1.reason, severity: c.v1.severity, ...(c.v1.message ? { message: c.v1.message } : {}) });
   await patchObject(client, fresh, after);
@@ -94,7 +95,7 @@ async function cleanupHealthyAgain(client: Client, machines: KObject[]): Promise
     const v1 = getV1Beta1Condition(m, "HealthCheckSucceeded")?.status === "True" && getV1Beta1Condition(m, "OwnerRemediated")?.status === "False";
     const v2 = isTrue(m, "HealthCheckSucceeded") && isFalse(m, "OwnerRemediated");
     if (!v1 && !v2) continue;
-    const after = structuredClone(m);
+    const after = cloneData(m);
     if (v2) removeCondition(after, "OwnerRemediated");
     if (v1) {
       const dep = (after.status as { deprecated?: { v1beta1?: { conditions?: V1Beta1Condition[] } } }).deprecated?.v1beta1;

@@ -36,6 +36,7 @@ import { plan, resolveMaxSurge, type Action, type MachineView } from "./kcp-plan
 import { reconcileCleanupHook } from "./kcp-cleanup-hook.ts";
 import { REMEDIATION_IN_PROGRESS_ANNOTATION, reconcileUnhealthyMachines, setRemediationStatus } from "./kcp-remediation.ts";
 import { noInitProbe, type KubeadmInitProbe } from "./workload-init.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const LEAVING_ANNOTATION = "controlplane.capx.dev/etcd-leaving";
 
@@ -121,7 +122,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: KcpContro
   if (isPaused(cluster, current)) return;
   const ns = current.metadata.namespace!;
   const clusterName = cluster.metadata.name!;
-  const kcp = structuredClone(current);
+  const kcp = cloneData(current);
   const spec = (kcp.spec ?? {}) as KcpSpec;
   const status = (kcp.status ??= {}) as KcpStatus;
   const cond: CondSet = (type, st, reason, message = "", v1) => {
@@ -271,7 +272,7 @@ async function setMachinesUpToDate(client: Client, machines: KObject[], outdated
     const want = why ? { type: "UpToDate", status: "False" as const, reason: "NotUpToDate", message: `* ${why[0]!.toUpperCase()}${why.slice(1)}` } : { type: "UpToDate", status: "True" as const, reason: "UpToDate", message: "" };
     const have = ((mm.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === "UpToDate");
     if (have && have.status === want.status && have.reason === want.reason && (have.message ?? "") === want.message) continue;
-    const next = structuredClone(mm);
+    const next = cloneData(mm);
     setCondition(next, want);
     await patchObject(client, mm, next);
   }

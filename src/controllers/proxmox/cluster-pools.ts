@@ -13,6 +13,7 @@ import { ensureOwnerRef, ownerRefTo } from "../core/contract.ts";
 import { GATEWAY_METRIC_ANNOTATION, IP_FAMILY_ANNOTATION, LEGACY_METRIC_ANNOTATION, POOL_VERSION, ZONE_LABEL } from "./constants.ts";
 import { parseAddr } from "./ip.ts";
 import type { InClusterZoneRef, IPConfigSpec, ProxmoxClusterSpec } from "./types.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const ADDRESS_REUSE_GRACE_SECONDS = 60;
 
@@ -96,7 +97,7 @@ export async function ensurePools(client: Client, pc: KObject): Promise<{ plan: 
     }
     const stored = current ?? client.get(ref);
     if (!stored) throw new Error(`InClusterIPPool ${plan.name} vanished while being created`);
-    const next = structuredClone(stored);
+    const next = cloneData(stored);
     next.spec = { ...(next.spec ?? {}), ...desiredSpec(plan) };
     next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...desiredAnnotations(plan) };
     ensureOwnerRef(next, pc, true);

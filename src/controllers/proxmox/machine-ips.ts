@@ -13,6 +13,7 @@ import { buildClaim, claimDefs, claimName, ipAddressesStatus, ipTags, parseDhcpA
 import type { LocatedVm } from "./locate.ts";
 import type { MachineScope, Step } from "./machine-scope.ts";
 import { formatTags, parseTags } from "./vmconfig.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface IpResult {
   addresses: ResolvedAddress[];
@@ -129,5 +130,5 @@ export function machineClaims(s: MachineScope): KObject[] {
   return s.client
     .listShared(IPAM_CONTRACT_VERSION, "IPAddressClaim", s.namespace)
     .filter((c) => c.metadata.ownerReferences?.some((r) => r.uid === s.uid))
-    .map((c) => structuredClone(c) as KObject);
+    .map((c) => cloneData(c) as KObject);
 }

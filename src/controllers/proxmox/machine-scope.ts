@@ -17,6 +17,7 @@ import type { Owner } from "./ownership.ts";
 import type { Backoff, CloneQueue, KeyedMutex, TaskPolls } from "./retry.ts";
 import type { ProxmoxClusterSpec, ProxmoxClusterStatus, ProxmoxMachineSpec, ProxmoxMachineStatus } from "./types.ts";
 import type { VmidReservations } from "./vmid.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface ProxmoxControllerOptions {
   resolver: ProxmoxBackendResolver;
@@ -71,7 +72,7 @@ export class MachineScope {
     readonly log: Logger,
   ) {
     this.before = current;
-    this.pm = structuredClone(current);
+    this.pm = cloneData(current);
   }
 
   get client(): Client {
@@ -132,7 +133,7 @@ export class MachineScope {
   async save(): Promise<void> {
     const { object } = await patchObject(this.client, this.before, this.pm);
     this.before = object;
-    this.pm = structuredClone(object);
+    this.pm = cloneData(object);
   }
 }
 

@@ -7,6 +7,7 @@
 import type { KObject } from "../../lib/kobject.ts";
 import type { Client, ObjectRef } from "../../runtime/client.ts";
 import type { NodeLocation, ProxmoxClusterStatus } from "./types.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 type Locations = NonNullable<ProxmoxClusterStatus["nodeLocations"]>;
 
@@ -22,7 +23,7 @@ async function updateLocations(client: Client, ref: ObjectRef, change: (l: Locat
   for (let attempt = 0; ; attempt++) {
     const pc = client.get(ref);
     if (!pc) return;
-    const locations: Locations = structuredClone((pc.status as ProxmoxClusterStatus | undefined)?.nodeLocations ?? {});
+    const locations: Locations = cloneData((pc.status as ProxmoxClusterStatus | undefined)?.nodeLocations ?? {});
     if (!change(locations)) return;
     try {
       await client.patch(ref, "merge", { metadata: { resourceVersion: pc.metadata.resourceVersion }, status: { nodeLocations: locations } }, { subresource: "status" });

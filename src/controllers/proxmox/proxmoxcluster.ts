@@ -19,6 +19,7 @@ import { ensurePools, poolRefs } from "./cluster-pools.ts";
 import { setProxmoxAvailable } from "./conditions.ts";
 import { CLUSTER_FINALIZER, INFRA_GROUP, INFRA_VERSION, POOL_VERSION, ProxmoxClusterReasons, REQUEUE_MS, SECRET_FINALIZER } from "./constants.ts";
 import type { FailureDomain, ProxmoxClusterSpec, ProxmoxClusterStatus } from "./types.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const MANAGED_BY_ANNOTATION = "cluster.x-k8s.io/managed-by";
 
@@ -76,7 +77,7 @@ async function reconcile(client: Client, resolver: ProxmoxBackendResolver, reque
   if (cluster && isPaused(cluster, current)) return;
   // Externally managed infrastructure (CAPI's managed-by annotation) is someone else's to reconcile.
   if (MANAGED_BY_ANNOTATION in (current.metadata.annotations ?? {})) return;
-  const pc = structuredClone(current);
+  const pc = cloneData(current);
   if (deleting) return reconcileDelete(client, current, pc, cluster, requeueMs, ctx);
 
   if (ensureFinalizer(pc, CLUSTER_FINALIZER)) {
@@ -107,7 +108,7 @@ async function reconcile(client: Client, resolver: ProxmoxBackendResolver, reque
       setProxmoxAvailable(pc, "False", ProxmoxClusterReasons.CredentialsNotFound, "credentials secret not found");
       return done({ requeueAfter: requeueMs });
     }
-    const next = structuredClone(secret);
+    const next = cloneData(secret);
     const owner = ensureOwnerRef(next, pc, false);
     const fin = ensureFinalizer(next, SECRET_FINALIZER);
     if (owner || fin) await patchObject(client, secret, next);
@@ -157,7 +158,7 @@ async function reconcileDelete(client: Client, current: KObject, pc: KObject, cl
   if (credentials) {
     const secret = client.get({ apiVersion: "v1", kind: "Secret", namespace: credentials.namespace, name: credentials.name });
     if (secret) {
-      const next = structuredClone(secret);
+      const next = cloneData(secret);
       const refs = next.metadata.ownerReferences ?? [];
       const mine = (r: { uid: string }) => r.uid === pc.metadata.uid;
       if (refs.length > 1) next.metadata.ownerReferences = refs.filter((r) => !mine(r));

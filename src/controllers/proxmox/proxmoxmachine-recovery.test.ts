@@ -160,7 +160,7 @@ describe("terminal stops (the reason says which)", () => {
     expect(conditionOf(pm, "Ready")).toMatchObject({ status: "False", reason: "TemplateNotFound" });
     expect((pm.spec as ProxmoxMachineSpec).virtualMachineID).toBeUndefined();
     expect(await vmsNamed(e, "c1-w-3")).toEqual([]);
-    await e.client.patch({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachine", namespace: NS, name: "c1-w-3" }, "merge", { spec: { templateSelector: { matchTags: ["Ubuntu"] } } });
+    await e.client.patch({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachine", namespace: NS, name: "c1-w-3" }, "merge", { spec: { templateSelector: { matchTags: ["Ubuntu", "Cloud-Init"] } } });
     const ok = await waitProvisioned(e, "c1-w-3");
     expect(await vmsNamed(e, "c1-w-3")).toEqual([(ok.spec as ProxmoxMachineSpec).virtualMachineID!]);
   });

@@ -136,7 +136,7 @@ describe("ProxmoxMachine", () => {
       return readFileSync(join(env!.lab.storagePath(node, storage), rel), "utf8");
     };
     expect(read(volume("user"))).toBe("#cloud-config\nruncmd: [echo hello]\n");
-    expect(read(volume("meta"))).toBe(`instance-id: ${smbiosUuid(config.smbios1)}\nlocal-hostname: c1-cp-0\nhostname: c1-cp-0\nkubernetes-version: v1.32.3\n`);
+    expect(read(volume("meta"))).toBe(`instance-id: ${smbiosUuid(config.smbios1)}\nlocal-hostname: c1-cp-0\nhostname: c1-cp-0\nkubernetes-version: v1.32.3\nproxmox-node: pve1\nzone: default\n`);
     const mac = /=([0-9A-F:]{17}),/.exec(config.net0!)![1];
     expect(read(volume("network"))).toBe(
       [

@@ -27,6 +27,7 @@ import { reconcileTask } from "./machine-tasks.ts";
 import { ensureVm } from "./machine-vm.ts";
 import { Backoff, CloneQueue, KeyedMutex, TaskPolls } from "./retry.ts";
 import { VmidReservations } from "./vmid.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export function machineShared(m: Manager, opts: ProxmoxControllerOptions): MachineShared {
   const client = m.client("proxmoxmachine-controller");
@@ -117,7 +118,7 @@ async function reconcile(shared: MachineShared, req: Request, ctx: ReconcileCont
     if (!(e instanceof CredentialsError)) throw e;
     // The ProxmoxCluster reports the same (CredentialsNotFound / ProxmoxUnreachable); look again
     // now and then rather than through the controller-wide error backoff.
-    const after = structuredClone(current);
+    const after = cloneData(current);
     setVmProvisioned(after, "False", getCondition(after, VM_PROVISIONED)?.reason ?? VmReasons.WaitingForClusterInfrastructureReady, e.message);
     await patchObject(client, current, after);
     return { requeueAfter: shared.timings.requeueMs * 6 };

@@ -29,6 +29,7 @@ import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
 import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig } from "./cluster-secrets.ts";
 import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, secretValue, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const DATA_SECRET_AVAILABLE = "DataSecretAvailable";
 
@@ -98,7 +99,7 @@ function errorMessage(e: unknown): string {
 
 /** Adds `name` to the v1alpha1 document's `machine.certSANs` (returns new documents). */
 export function withCertSAN(docs: ConfigDocument[], name: string): ConfigDocument[] {
-  const out = structuredClone(docs);
+  const out = cloneData(docs);
   const v1 = out.find((d) => d.version === "v1alpha1" && d.kind === undefined);
   if (!v1) return out;
   const machine = (v1.machine ??= {}) as { certSANs?: string[] };
@@ -127,7 +128,7 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
   }
   if (isPaused(cluster, current)) return;
 
-  const tc = structuredClone(current);
+  const tc = cloneData(current);
   const status = (tc.status ??= {}) as TalosConfigStatus;
   const spec = (tc.spec ?? {}) as TalosConfigSpec;
   const save = async () => {

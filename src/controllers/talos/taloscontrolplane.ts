@@ -30,6 +30,7 @@ import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selec
 import { ensureControlPlaneKubeconfig } from "./tcp-kubeconfig.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./tcp-plan.ts";
 import { TalosNodes } from "./tcp-talos.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const BOOTSTRAP_ANNOTATION = "controlplane.cluster.x-k8s.io/talos-etcd-bootstrap";
 export const LEAVING_ANNOTATION = "controlplane.cluster.x-k8s.io/talos-etcd-leaving";
@@ -81,7 +82,7 @@ async function ownInfrastructureTemplate(client: Client, cluster: KObject, spec:
   if (!ref?.apiVersion || !ref.kind?.endsWith("Template") || !ref.name) return;
   const tmpl = client.get({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: ns, name: ref.name });
   if (!tmpl) return;
-  const after = structuredClone(tmpl);
+  const after = cloneData(tmpl);
   if (ensureOwnerRef(after, cluster, false)) await patchObject(client, tmpl, after, false);
 }
 
@@ -98,7 +99,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
   const ns = current.metadata.namespace!;
   const clusterName = cluster.metadata.name!;
   const tcpName = current.metadata.name!;
-  const tcp = structuredClone(current);
+  const tcp = cloneData(current);
   const spec = (tcp.spec ?? {}) as TalosControlPlaneSpec;
   const status = (tcp.status ??= {}) as TcpStatus;
   const cond = (c: Omit<LegacyCondition, "lastTransitionTime">) => {
@@ -283,7 +284,7 @@ async function bootstrapEtcd(
     // Record first (annotation + status), so no restart can ever choose a different node.
     await client.patch(ref, "merge", { metadata: { annotations: { [BOOTSTRAP_ANNOTATION]: `${machine}/${address}` }, resourceVersion: before.metadata.resourceVersion } });
     const latest = client.get(ref)!;
-    const withCond = structuredClone(latest);
+    const withCond = cloneData(latest);
     const st = (withCond.status ??= {}) as TcpStatus;
     st.conditions = upsertLegacyCondition(st.conditions, { type: "EtcdBootstrapped", status: "False", severity: "Info", reason: "BootstrapRequested", message: `etcd bootstrap requested on ${machine} (${address})` });
     await patchObject(client, latest, withCond);
@@ -300,7 +301,7 @@ async function bootstrapEtcd(
     // Say why on the condition (time not in sync, node unreachable), keeping the recorded intent.
     const latest = client.get(ref);
     if (latest) {
-      const next = structuredClone(latest);
+      const next = cloneData(latest);
       const st = (next.status ??= {}) as TcpStatus;
       st.conditions = upsertLegacyCondition(st.conditions, { type: "EtcdBootstrapped", status: "False", severity: "Info", reason: "BootstrapRequested", message: `etcd bootstrap requested on ${target.machine} (${target.address}), not accepted yet: ${msg(e)}` });
       await patchObject(client, latest, next);
@@ -311,7 +312,7 @@ async function bootstrapEtcd(
 
 async function markBootstrapped(client: Client, ref: { apiVersion: string; kind: string; namespace?: string; name: string }, target: { machine: string; address: string }, note: string): Promise<void> {
   const latest = client.get(ref)!;
-  const next = structuredClone(latest);
+  const next = cloneData(latest);
   const st = (next.status ??= {}) as TcpStatus;
   st.bootstrapped = true;
   st.conditions = upsertLegacyCondition(st.conditions, { type: "EtcdBootstrapped", status: "True", message: `etcd bootstrapped on ${target.machine} (${target.address})${note ? `: ${note}` : ""}` });

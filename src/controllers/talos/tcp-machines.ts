@@ -12,6 +12,7 @@ import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
 import { CAPI_VERSION, CLONED_FROM_GROUPKIND, CLONED_FROM_NAME, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, groupOf, ownerRefTo } from "../core/contract.ts";
 import { BOOTSTRAP_GROUP, CONTROL_PLANE_NAME_LABEL, TALOSCONFIG_VERSION } from "./common.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export interface ObjectReference {
   apiVersion?: string;
@@ -48,7 +49,7 @@ export function selectorString(cluster: string, tcp: string): string {
 
 /** The TalosConfig spec the TCP asks for (controlplane; generateType defaults to controlplane). */
 export function desiredTalosConfigSpec(spec: TalosControlPlaneSpec): Record<string, unknown> {
-  const out = structuredClone(spec.controlPlaneConfig?.controlplane ?? {});
+  const out = cloneData(spec.controlPlaneConfig?.controlplane ?? {});
   out.generateType ??= "controlplane";
   return out;
 }
@@ -101,7 +102,7 @@ export async function createControlPlaneMachine(client: Client, tcp: KObject, cl
     metadata: { name, namespace: ns, labels, ownerReferences: owners },
     spec: desiredTalosConfigSpec(spec),
   });
-  const tt = structuredClone(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
+  const tt = cloneData(((template.spec as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>);
   const { metadata: tmeta, ...rest } = tt as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
   await client.create({
     ...rest,

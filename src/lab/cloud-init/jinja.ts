@@ -17,6 +17,7 @@
  * cloud-init fails to render would be, and says so.
  * @module
  */
+import { cloneData } from "../../lib/clone.ts";
 
 export const MISSING_JINJA_PREFIX = "CI_MISSING_JINJA_VAR/";
 
@@ -43,11 +44,11 @@ export function jinjaVars(instanceData: Vars): Vars {
       let value = data[key];
       if (value && typeof value === "object" && !Array.isArray(value)) {
         value = convert(value as Vars);
-        if (/^v\d+$/.test(key)) for (const [k, v] of Object.entries(value as Vars)) out[k] = structuredClone(v);
+        if (/^v\d+$/.test(key)) for (const [k, v] of Object.entries(value as Vars)) out[k] = cloneData(v);
       }
       out[key] = value;
       const alias = key.replace(/[-.]/g, "_");
-      if (alias !== key) out[alias] = structuredClone(value);
+      if (alias !== key) out[alias] = cloneData(value);
     }
     return out;
   };

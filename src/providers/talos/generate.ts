@@ -12,6 +12,7 @@
  */
 import { atLeast, type Contract } from "./contract.ts";
 import type { SecretsBundle } from "./secrets.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export type MachineType = "controlplane" | "worker";
 
@@ -329,7 +330,7 @@ export function generateMachineConfig(input: GenerateInput): ConfigDocument[] {
  * `machine.network.hostname` in the v1alpha1 document. Returns new documents.
  */
 export function withStaticHostname(docs: ConfigDocument[], contract: Contract, hostname: string): ConfigDocument[] {
-  const out = structuredClone(docs);
+  const out = cloneData(docs);
   if (atLeast(contract, 1, 12)) {
     const rest = out.filter((d) => !(d.apiVersion === "v1alpha1" && d.kind === "HostnameConfig"));
     const at = out.findIndex((d) => d.apiVersion === "v1alpha1" && d.kind === "HostnameConfig");

@@ -19,6 +19,7 @@
  */
 import type { ConfigDocument } from "./generate.ts";
 import { decodeDocuments } from "./yaml.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export class PatchError extends Error {}
 
@@ -108,14 +109,14 @@ function deepEqual(a: Json, b: Json): boolean {
 
 /** Applies RFC 6902 operations to one document (returns a new document). */
 export function applyJsonPatch(doc: ConfigDocument, ops: JsonPatchOperation[]): ConfigDocument {
-  const out = structuredClone(doc) as Json;
+  const out = cloneData(doc) as Json;
   for (const o of ops) {
     if (!isObj(o) || typeof o.path !== "string") throw new PatchError("invalid JSON patch operation: path is required");
     switch (o.op) {
       case "add":
         if (!("value" in o)) throw new PatchError(`add operation on ${o.path}: value is required`);
         if (o.path === "") throw new PatchError("add operation does not apply: the document root cannot be replaced");
-        addAt(out, o.path, structuredClone(o.value));
+        addAt(out, o.path, cloneData(o.value));
         break;
       case "remove":
         removeAt(out, o.path);
@@ -123,8 +124,8 @@ export function applyJsonPatch(doc: ConfigDocument, ops: JsonPatchOperation[]): 
       case "replace": {
         if (!("value" in o)) throw new PatchError(`replace operation on ${o.path}: value is required`);
         const { parent, key } = locate(out, o.path, "replace");
-        if (Array.isArray(parent)) parent[arrayIndex(parent, key, false, o.path)] = structuredClone(o.value);
-        else if (key in parent) parent[key] = structuredClone(o.value);
+        if (Array.isArray(parent)) parent[arrayIndex(parent, key, false, o.path)] = cloneData(o.value);
+        else if (key in parent) parent[key] = cloneData(o.value);
         else throw new PatchError(`replace operation does not apply: doc is missing key: ${o.path}: missing value`);
         break;
       }
@@ -136,7 +137,7 @@ export function applyJsonPatch(doc: ConfigDocument, ops: JsonPatchOperation[]): 
       }
       case "copy": {
         if (typeof o.from !== "string") throw new PatchError(`copy operation on ${o.path}: from is required`);
-        addAt(out, o.path, structuredClone(getAt(out, o.from, "copy")), "copy");
+        addAt(out, o.path, cloneData(getAt(out, o.from, "copy")), "copy");
         break;
       }
       case "test":
@@ -257,22 +258,22 @@ function mergeObject(left: Obj, right: Obj, ctx: Ctx, path: string): void {
         if (isDeleteMarker(av)) {
           if (!(ak in lv)) throw lookupFailed(ctx, `${p}.${ak}`);
           delete lv[ak];
-        } else lv[ak] = stripMarkers(structuredClone(av));
+        } else lv[ak] = stripMarkers(cloneData(av));
       }
       continue;
     }
     if (REPLACE_PATHS.has(id)) {
-      if (rv !== null && rv !== undefined) left[k] = stripMarkers(structuredClone(rv));
+      if (rv !== null && rv !== undefined) left[k] = stripMarkers(cloneData(rv));
       continue;
     }
     if (isObj(rv)) {
       if (isObj(lv)) mergeObject(lv, rv, ctx, p);
-      else left[k] = stripMarkers(structuredClone(rv));
+      else left[k] = stripMarkers(cloneData(rv));
     } else if (Array.isArray(rv)) {
       const keyOf = KEYED_LISTS[id];
       const { base, rest } = deleteListItems(Array.isArray(lv) ? lv : [], rv, ctx, p);
       if (keyOf) left[k] = mergeKeyed(base, rest, keyOf, ctx, p);
-      else left[k] = [...base, ...(stripMarkers(structuredClone(rest)) as Json[])];
+      else left[k] = [...base, ...(stripMarkers(cloneData(rest)) as Json[])];
     } else if (!isEmptyScalar(rv)) {
       left[k] = rv;
     }
@@ -283,15 +284,15 @@ function mergeKeyed(left: Json[], right: Json[], keyOf: (i: Obj) => unknown, ctx
   const out = [...left];
   for (const item of right) {
     if (!isObj(item)) {
-      out.push(structuredClone(item));
+      out.push(cloneData(item));
       continue;
     }
     const key = keyOf(item);
     const at = out.findIndex((x) => isObj(x) && deepEqual(keyOf(x), key));
     if (at < 0) {
-      out.push(stripMarkers(structuredClone(item)));
+      out.push(stripMarkers(cloneData(item)));
     } else {
-      const merged = structuredClone(out[at]) as Obj;
+      const merged = cloneData(out[at]) as Obj;
       mergeObject(merged, item, ctx, path);
       out[at] = merged;
     }
@@ -313,7 +314,7 @@ function v1alpha1Hostname(docs: ConfigDocument[]): string | undefined {
 
 /** Applies one strategic merge patch (already parsed into documents). Returns new documents. */
 export function applyStrategicPatch(docs: ConfigDocument[], patch: ConfigDocument[]): ConfigDocument[] {
-  let out = structuredClone(docs);
+  let out = cloneData(docs);
   for (const p of patch) {
     const at = out.findIndex((d) => sameDocument(d, p));
     if (p.$patch === "delete") {
@@ -321,7 +322,7 @@ export function applyStrategicPatch(docs: ConfigDocument[], patch: ConfigDocumen
       continue;
     }
     if (at < 0) {
-      const fresh = stripMarkers(structuredClone(p)) as ConfigDocument;
+      const fresh = stripMarkers(cloneData(p)) as ConfigDocument;
       if (isV1Alpha1Main(fresh)) out.unshift({ version: "v1alpha1", ...fresh });
       else out.push(fresh);
       continue;

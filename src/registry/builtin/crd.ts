@@ -12,6 +12,7 @@ import type { ResourceDefinition } from "../types.ts";
 import { builtinKind } from "./define.ts";
 import { dns1123Label, dns1123Subdomain } from "../validation/names.ts";
 import { bool, listOf, nameColumn, obj, resourceSchema, str, stringList, time } from "./schema-helpers.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
 
@@ -220,7 +221,7 @@ function setCondition(conds: CRDCondition[], next: CRDCondition): void {
 export type NameConflictCheck = (crd: CRDObject) => string | undefined;
 
 function decideStatus(crd: CRDObject, old: CRDObject | undefined, conflict: NameConflictCheck): void {
-  const status = (crd.status = structuredClone(old?.status ?? {}));
+  const status = (crd.status = cloneData(old?.status ?? {}));
   const conds = (status.conditions ??= []);
   const problem = conflict(crd);
   if (problem) {

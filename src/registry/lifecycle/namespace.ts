@@ -11,6 +11,7 @@ import { deleteObject } from "../rest/delete.ts";
 import { parseRow, type RestDeps } from "../rest/deps.ts";
 import { applyUpdate } from "../rest/update.ts";
 import { KeyQueue } from "./queue.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const ctx = () => systemContext("namespace-controller");
 
@@ -84,7 +85,7 @@ export class NamespaceController {
     const resolvedNs = { resource: this.d.registry.byQualified("namespaces")!, version: this.d.registry.byQualified("namespaces")!.version("v1")! };
     if (left === 0) {
       const fresh = parseRow(this.d.store.get("namespaces", "", name)!);
-      const candidate = structuredClone(fresh);
+      const candidate = cloneData(fresh);
       (candidate.spec as Record<string, unknown>) = { ...(candidate.spec as object), finalizers: [] };
       applyUpdate(this.d, resolvedNs, fresh, candidate, ctx(), { subresource: "finalize" });
       return;
@@ -108,7 +109,7 @@ export class NamespaceController {
     const old = ((ns.status as { conditions?: Condition[] } | undefined)?.conditions ?? []);
     const same = conditions.every((c) => old.some((o) => o.type === c.type && o.status === c.status && o.message === c.message));
     if (same) return;
-    const candidate: KObject = { ...structuredClone(ns), status: { ...(ns.status as object), phase: "Terminating", conditions } };
+    const candidate: KObject = { ...cloneData(ns), status: { ...(ns.status as object), phase: "Terminating", conditions } };
     applyUpdate(this.d, resolvedNs, ns, candidate, ctx(), { subresource: "status" });
   }
 }

@@ -25,6 +25,7 @@ import { ApiError, fieldError, invalid } from "../../lib/api-errors.ts";
 import { deepEqual } from "../../lib/kobject.ts";
 import { isObject, jsonKindName } from "../../lib/go-format.ts";
 import { getOwn, hasOwn, setOwn } from "../schema/own.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
 export const JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024;
@@ -87,7 +88,7 @@ export function applyJsonPatch(doc: object, ops: unknown, opts: JsonPatchOptions
     );
   }
 
-  const root = { v: structuredClone(doc) as unknown };
+  const root = { v: cloneData(doc) as unknown };
   let copied = 0;
   try {
     for (const op of list) {
@@ -239,7 +240,7 @@ function set(c: Container, key: string, val: unknown): void {
 
 function valueOf(op: Record<string, unknown>): unknown {
   const v = getOwn(op, "value");
-  return v === undefined ? null : structuredClone(v);
+  return v === undefined ? null : cloneData(v);
 }
 
 function opAdd(root: { v: unknown }, op: Record<string, unknown>): void {
@@ -261,7 +262,7 @@ function opReplace(root: { v: unknown }, op: Record<string, unknown>): void {
   if (path === "") {
     const v = getOwn(op, "value");
     if (typeof v !== "object" || v === null) throw new OpError("replace operation value must be object or array");
-    root.v = structuredClone(v);
+    root.v = cloneData(v);
     return;
   }
   const found = findObject(root, path);

@@ -42,6 +42,7 @@ import {
   removeItems,
   validateValue,
 } from "./typed.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
 export const MAX_UPDATE_MANAGERS = 10;
@@ -666,7 +667,7 @@ export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyRe
     result = attempt(true);
   }
 
-  let object = structuredClone(result.object) as KObject;
+  let object = cloneData(result.object) as KObject;
   // lastAppliedUpdater: keep the CSA annotation in sync for kubectl's server-side apply.
   if (opts.manager === "kubectl" && hasLastApplied(object)) setLastApplied(object, buildLastApplied(applied));
   const managedFields = encodeManagedFields(result.managed);
@@ -691,7 +692,7 @@ function hasLastApplied(o: KObject): boolean {
 
 /** buildLastApplied: the applied object without the annotation, JSON with sorted keys + "\n". */
 export function buildLastApplied(applied: KObject): string {
-  const obj = structuredClone(applied) as KObject;
+  const obj = cloneData(applied) as KObject;
   const anns = obj.metadata?.annotations;
   if (anns && typeof anns === "object") delete anns[LAST_APPLIED_ANNOTATION];
   return `${goJson(obj)}\n`;

@@ -15,15 +15,16 @@
 import { ApiError } from "../../lib/api-errors.ts";
 import { isObject } from "../../lib/go-format.ts";
 import { getOwn, setOwn } from "../schema/own.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const INVALID_JSON_PATCH = "Invalid JSON Patch";
 
 /** Applies a merge patch to `doc`; neither input is modified. */
 export function applyMergePatch(doc: object, patch: unknown): object {
-  if (Array.isArray(patch)) return pruneNulls(structuredClone(patch)) as unknown[];
+  if (Array.isArray(patch)) return pruneNulls(cloneData(patch)) as unknown[];
   if (!isObject(patch)) throw new ApiError(400, "BadRequest", INVALID_JSON_PATCH);
-  if (!isObject(doc)) return pruneNulls(structuredClone(patch)) as object;
-  return mergeDocs(structuredClone(doc) as Record<string, unknown>, patch);
+  if (!isObject(doc)) return pruneNulls(cloneData(patch)) as object;
+  return mergeDocs(cloneData(doc) as Record<string, unknown>, patch);
 }
 
 /** Merges `patch` into `out` in place (`out` is a private copy). */
@@ -36,15 +37,15 @@ function mergeDocs(out: Record<string, unknown>, patch: Record<string, unknown>)
       continue;
     }
     const cur = getOwn(out, k);
-    if (cur === undefined || cur === null) setOwn(out, k, pruneNulls(structuredClone(v)));
+    if (cur === undefined || cur === null) setOwn(out, k, pruneNulls(cloneData(v)));
     else setOwn(out, k, mergeValue(cur, v));
   }
   return out;
 }
 
 function mergeValue(cur: unknown, patch: unknown): unknown {
-  if (!isObject(cur)) return pruneNulls(structuredClone(patch));
-  if (!isObject(patch)) return structuredClone(patch);
+  if (!isObject(cur)) return pruneNulls(cloneData(patch));
+  if (!isObject(patch)) return cloneData(patch);
   return mergeDocs(cur, patch);
 }
 

@@ -29,6 +29,7 @@ import { OBJECT_META_SCHEMA } from "./atoms.ts";
 import { goTypeName, goV, isObject, jsonKindName } from "../../lib/go-format.ts";
 import { PATCH_REJECTED_MESSAGE } from "./json-patch.ts";
 import { getOwn, hasOwn, setOwn } from "../schema/own.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const DIRECTIVE = "$patch";
 const DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList";
@@ -62,8 +63,8 @@ export function applyStrategicMergePatch(doc: object, patch: unknown, schema: JS
     throw bad(`json: cannot unmarshal ${jsonKindName(patch)} into Go value of type map[string]interface {}`);
   }
   if (!isObject(doc)) throw bad(ERR_BAD_JSON_DOC);
-  const original = structuredClone(doc) as JMap;
-  const p = structuredClone(patch) as JMap;
+  const original = cloneData(doc) as JMap;
+  const p = cloneData(patch) as JMap;
   return mergeMap(original, p, withObjectMeta(schema));
 }
 

@@ -12,6 +12,7 @@ import { apiVersionOf, type Resource, type ResourceVersion } from "../types.ts";
 import { toStorage, toVersion } from "./codec.ts";
 import { validateObjectMeta, validateObjectMetaUpdate, type NameRule } from "../validation/metadata.ts";
 import type { RequestContext } from "./context.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const META_FIELDS = new Set([
   "name",
@@ -192,7 +193,7 @@ export function checkIdentityMatchesUrl(resource: Resource, obj: KObject, namesp
  */
 export function mutateAdmission(resource: Resource, version: ResourceVersion, obj: KObject, oldStored: KObject | undefined): KObject {
   if (!resource.hooks?.mutate) return obj;
-  const stored = structuredClone(toStorage(resource, obj));
+  const stored = cloneData(toStorage(resource, obj));
   resource.hooks.mutate(stored, oldStored);
   return toVersion(resource, stored, version.name);
 }

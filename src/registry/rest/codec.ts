@@ -6,6 +6,7 @@ import type { KObject } from "../../lib/kobject.ts";
 import { applyDefaults } from "../schema/index.ts";
 import type { JSONSchemaProps } from "../schema/types.ts";
 import { apiVersionOf, type Resource } from "../types.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 const schemaHasDefaults = new WeakMap<JSONSchemaProps, boolean>();
 
@@ -28,7 +29,7 @@ export function withStoredDefaults(resource: Resource, obj: KObject): KObject {
   if (obj.apiVersion !== resource.storageApiVersion) return obj;
   const schema = resource.version(resource.storageVersion)?.schema;
   if (!schema || !hasDefaults(schema)) return obj;
-  const copy = structuredClone(obj);
+  const copy = cloneData(obj);
   applyDefaults(copy, schema);
   return copy;
 }
@@ -64,7 +65,7 @@ export function toStorageForWrite(resource: Resource, obj: KObject): KObject {
   if (obj.apiVersion === resource.storageApiVersion) return stored;
   const schema = resource.version(resource.storageVersion)?.schema;
   if (!schema || !hasDefaults(schema)) return stored;
-  const copy = stored === obj || !resource.hooks?.convert ? structuredClone(stored) : stored;
+  const copy = stored === obj || !resource.hooks?.convert ? cloneData(stored) : stored;
   applyDefaults(copy, schema);
   return copy;
 }

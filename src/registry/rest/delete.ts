@@ -14,6 +14,7 @@ import type { RequestContext } from "./context.ts";
 import { getStored, type RestDeps } from "./deps.ts";
 import { list, type ListOptions } from "./list.ts";
 import { tracksGeneration } from "./write-helpers.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export const FOREGROUND_FINALIZER = "foregroundDeletion";
 export const ORPHAN_FINALIZER = "orphan";
@@ -94,7 +95,7 @@ export function deleteObject(
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
       );
     }
-    const next = structuredClone(old);
+    const next = cloneData(old);
     const meta = next.metadata;
     const fin = new Set(meta.finalizers ?? []);
     let changed = false;

@@ -15,6 +15,7 @@ import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
 import { applyUpdate, conflictError, type Subresource } from "./update.ts";
 import { resetFieldsFor } from "./write-helpers.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
 
@@ -52,7 +53,7 @@ export function patch(
   if (type === "apply") return apply(d, r, namespace, name, body, ctx, opts);
   const old = getStored(d, resource, namespace, name);
   if (!old) throw notFound({ group: resource.group, resource: resource.plural }, name);
-  const current = structuredClone(toVersion(resource, old, version.name));
+  const current = cloneData(toVersion(resource, old, version.name));
   let patched: unknown;
   if (type === "json") patched = applyJsonPatch(current, body);
   else if (type === "merge") patched = applyMergePatch(current, body);
@@ -117,7 +118,7 @@ function apply(
     const result = serverSideApply(common);
     return { object: create(d, r, namespace, result.object, ctx, { managedFields: result.managedFields }), created: true };
   }
-  const live = structuredClone(toVersion(resource, old, version.name));
+  const live = cloneData(toVersion(resource, old, version.name));
   if (applied.metadata.resourceVersion && applied.metadata.resourceVersion !== live.metadata.resourceVersion) {
     throw conflictError(resource, name);
   }

@@ -14,6 +14,7 @@ import type { RequestContext } from "./context.ts";
 import { getStored, type RestDeps } from "./deps.ts";
 import type { PatchType } from "./patch.ts";
 import { applyUpdate } from "./update.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 function scaleSpec(r: Resolved): ScaleSubresource {
   const s = r.version.subresources.scale;
@@ -81,7 +82,7 @@ function checkScale(body: unknown, name: string): { replicas: number; resourceVe
 }
 
 function write(d: RestDeps, r: Resolved, old: KObject, scale: { replicas: number; resourceVersion?: string }, ctx: RequestContext): KObject {
-  const current = structuredClone(toVersion(r.resource, old, r.version.name));
+  const current = cloneData(toVersion(r.resource, old, r.version.name));
   if (scale.resourceVersion && scale.resourceVersion !== current.metadata.resourceVersion) {
     throw conflict({ group: r.resource.group, resource: r.resource.plural }, current.metadata.name!);
   }

@@ -25,6 +25,7 @@ import type { RequestContext } from "./context.ts";
 import { create } from "./create.ts";
 import { getStored, type RestDeps } from "./deps.ts";
 import { expiresAt, isNoop, omitEmpty, resetFieldsFor, setManagedFields, specChanged, tracksGeneration } from "./write-helpers.ts";
+import { cloneData } from "../../lib/clone.ts";
 
 export type Subresource = "status" | "finalize";
 
@@ -67,17 +68,17 @@ export function applyUpdate(
 ): KObject {
   const { resource, version } = r;
   const asRequested = (o: KObject) => toVersion(resource, o, version.name);
-  const oldReq = structuredClone(asRequested(oldStored));
+  const oldReq = cloneData(asRequested(oldStored));
   if (!opts.pruned) pruneFields(resource, version, candidate, ctx);
   defaultFields(version.schema, candidate);
 
   let next: KObject;
   if (opts.subresource === "status") {
-    next = { ...structuredClone(oldReq), metadata: { ...structuredClone(oldReq.metadata), managedFields: oldReq.metadata.managedFields } };
+    next = { ...cloneData(oldReq), metadata: { ...cloneData(oldReq.metadata), managedFields: oldReq.metadata.managedFields } };
     if ("status" in candidate) next.status = candidate.status;
     else delete next.status;
   } else if (opts.subresource === "finalize") {
-    next = structuredClone(oldReq);
+    next = cloneData(oldReq);
     const spec = (next.spec ??= {}) as Record<string, unknown>;
     spec.finalizers = (candidate.spec as { finalizers?: unknown } | undefined)?.finalizers ?? [];
   } else {

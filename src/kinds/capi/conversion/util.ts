@@ -4,6 +4,7 @@
  * is `undefined` is simply not written, so `omitempty` fields vanish when unset).
  * @module
  */
+import { cloneData } from "../../../lib/clone.ts";
 
 export type J = Record<string, unknown>;
 
@@ -38,7 +39,7 @@ export function arr(v: unknown): unknown[] | undefined {
 
 /** A deep copy of a JSON value (undefined stays undefined). */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  return v === undefined ? v : cloneData(v);
 }
 
 /** Sets `o[k]` to a copy of `v` unless `v` is undefined. */

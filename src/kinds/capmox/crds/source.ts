@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { CRDSource } from "../../../../scripts/import-crds.ts";
 import type { CRDObject } from "../../../registry/crd/to-resource.ts";
 import type { JSONSchemaProps } from "../../../registry/schema/types.ts";
+import { cloneData } from "../../../lib/clone.ts";
 
 const REPO_ROOT = join(import.meta.dir, "../../../..");
 
@@ -132,7 +133,7 @@ function addFailureDomains(crd: CRDObject): void {
     const status = v.schema?.openAPIV3Schema?.properties?.status;
     if (!status) throw new Error(`ProxmoxCluster ${v.name}: no status schema to extend`);
     if (status.properties?.failureDomains) throw new Error(`ProxmoxCluster ${v.name}: upstream now has status.failureDomains; review the extension`);
-    status.properties = { ...status.properties, failureDomains: structuredClone(v.name === "v1alpha1" ? FAILURE_DOMAINS_MAP : FAILURE_DOMAINS_LIST) };
+    status.properties = { ...status.properties, failureDomains: cloneData(v.name === "v1alpha1" ? FAILURE_DOMAINS_MAP : FAILURE_DOMAINS_LIST) };
   }
 }
 

@@ -33,6 +33,7 @@ import { cause, ensureObj, isObject, type JsonObject, objAt, Rendered, strAt, va
 import { dns1123SubdomainErrors, isSemver, validateMetadata } from "../../capi/webhooks/validation.ts";
 import { validateKubeadmConfigSpec } from "./kubeadmconfig.ts";
 import { compareCore, parseTolerant } from "./semver.ts";
+import { cloneData } from "../../../lib/clone.ts";
 
 export const KUBEADM_CONTROL_PLANE_WEBHOOKS = {
   mutating: "default.kubeadmcontrolplane.controlplane.cluster.x-k8s.io",
@@ -258,8 +259,8 @@ function withPreviousStrategy(before: unknown, after: unknown): unknown {
   const oldStrategy = valueAt(before, "rollout", "strategy");
   const empty = strategy === undefined || (isObject(strategy) && Object.keys(strategy).length === 0);
   if (!empty || valueAt(oldStrategy, "type") !== ROLLING_UPDATE || valueAt(oldStrategy, "rollingUpdate", "maxSurge") !== 1) return after;
-  const copy = structuredClone(after ?? {}) as JsonObject;
-  ensureObj(copy, "rollout").strategy = structuredClone(oldStrategy);
+  const copy = cloneData(after ?? {}) as JsonObject;
+  ensureObj(copy, "rollout").strategy = cloneData(oldStrategy);
   return copy;
 }
 

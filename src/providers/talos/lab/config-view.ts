@@ -20,6 +20,7 @@
  * @module
  */
 import type { TalosMachineConfigLike } from "./node.ts";
+import { cloneData } from "../../../lib/clone.ts";
 
 type Doc = Record<string, unknown>;
 const obj = (v: unknown): Doc | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Doc) : undefined);
@@ -122,7 +123,7 @@ export function configView(docs: readonly Doc[]): ConfigView {
  * comes back unchanged (a copy).
  */
 export function effectiveConfig(docs: readonly Doc[]): TalosMachineConfigLike & Doc {
-  const v1 = structuredClone(v1alpha1Document(docs) ?? {}) as Doc;
+  const v1 = cloneData(v1alpha1Document(docs) ?? {}) as Doc;
   const view = configView(docs);
   const machine = (obj(v1.machine) ?? {}) as Doc;
   const cluster = (obj(v1.cluster) ?? {}) as Doc;
