@@ -15,7 +15,7 @@ import type { LabState, VmRecord, VolumeRecord } from "./state.ts";
 type Stored<T> = T & { filesBlob?: string };
 
 /** A write that took less than this the last time is done at once when someone waits for it. */
-const SYNC_FLUSH_BELOW_MS = 5;
+const SYNC_FLUSH_BELOW_MS = 1;
 
 export class StateFile {
   #timer: ReturnType<typeof setTimeout> | undefined;
