@@ -6,4 +6,5 @@ CALLER_DIR="$PWD"
 source "$(dirname "$0")/lib/ensure-bun.sh"
 cd "$CALLER_DIR" # relative paths in arguments are the caller's
 export CAPX_DATA_DIR="${CAPX_DATA_DIR:-$ROOT/.capx-dev}"
+export BUN_CONFIG_MAX_HTTP_REQUESTS="${BUN_CONFIG_MAX_HTTP_REQUESTS:-65535}"
 exec "$BUN" "$ROOT/src/main.ts" "$@"

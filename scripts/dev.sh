@@ -29,4 +29,5 @@ cat >&2 <<MSG
   (no kubectl? any Kubernetes client works with that kubeconfig; Ctrl-C stops the appliance)
 
 MSG
+export BUN_CONFIG_MAX_HTTP_REQUESTS="${BUN_CONFIG_MAX_HTTP_REQUESTS:-65535}"
 exec "$BUN" src/main.ts serve --data-dir "$DATA" --listen "$LISTEN" --lab --lab-pve-listen "$PVE_LISTEN" --config "${CAPX_DEV_CONFIG:-/dev/null}" "$@"

@@ -37,6 +37,7 @@ import { controllerSetups } from "../controllers/index.ts";
 import { directDialer } from "../providers/workload/dialer.ts";
 import { SecretWorkloadClusters } from "../providers/workload/clusters.ts";
 import type { Lab } from "../lab/lab.ts";
+import { fetchLimitWarning } from "./fetch-limit.ts";
 
 export const INITIAL_NAMESPACES = ["default", "kube-system", "kube-public"];
 export const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -148,6 +149,8 @@ export async function startDaemon(config: Config): Promise<Daemon> {
   setTimeout(() => metrics.load(), 50).unref?.();
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   writeSecretFile(kubeconfigPath, adminKubeconfig(pki, url));
+  const fetchWarning = fetchLimitWarning();
+  if (fetchWarning) log.warn({ component: "daemon" }, fetchWarning);
   log.info({ component: "daemon", lab: lab ? { proxy: lab.proxy.url } : false, listen: `${host}:${server.port}`, dataDir, adminKubeconfig: kubeconfigPath, version: VERSION, revision: store.revision }, "capx-appliance is serving");
 
   let stopping: Promise<void> | undefined;

@@ -53,7 +53,7 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   // CAPX_DAEMON_CPU_PROF=<dir>: profile the daemon (markdown profile written on exit).
   const prof = process.env.CAPX_DAEMON_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.CAPX_DAEMON_CPU_PROF}`] : [];
   const argv = opts.binary ? args : [...prof, join(REPO, "src/main.ts"), ...args];
-  const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535", ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

@@ -68,7 +68,7 @@ export function setupKubeadmControlPlaneController(m: Manager, env: KcpControlle
   if (!kcps) return undefined;
   const client = m.client("kubeadmcontrolplane-controller");
   const recorder = m.recorder("kubeadmcontrolplane-controller");
-  const c = new Controller("kubeadmcontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 1);
+  const c = new Controller("kubeadmcontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 4);
   c.watchFor(kcps);
   const machines = m.informers.forKind(CAPI_VERSION, "Machine");
   if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "KubeadmControlPlane" });

@@ -53,7 +53,7 @@ export function setupTalosControlPlaneController(m: Manager, env: TalosControlle
   if (!tcps) return undefined;
   const client = m.client("taloscontrolplane-controller");
   const recorder = m.recorder("taloscontrolplane-controller");
-  const c = new Controller("taloscontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 1);
+  const c = new Controller("taloscontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 4);
   c.watchFor(tcps);
   const machines = m.informers.forKind(CAPI_VERSION, "Machine");
   if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "TalosControlPlane" });
