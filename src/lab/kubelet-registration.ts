@@ -4,9 +4,56 @@
  * kubelet's labels, and with `mergeSpec` its spec fields), then the first status update.
  * @module
  */
+import { createHash, randomUUID } from "node:crypto";
 import type { KObject } from "../lib/kobject.ts";
+import type { VmRecord } from "../providers/proxmox/lab/state.ts";
 import type { RequestContext } from "../registry/rest/context.ts";
 import type { WorkloadServer } from "./workload-server.ts";
+
+/** What differs between the lab images in a Node's status. */
+export interface KubeletImage {
+  containerRuntimeVersion: string;
+  kernelVersion: string;
+  osImage: string;
+}
+
+/**
+ * The status a lab kubelet first posts: addresses, capacity from the VM's config, the four
+ * conditions (Ready), nodeInfo with the VM's SMBIOS uuid; `machineSeed` stands in for the uuid.
+ */
+export function kubeletNodeStatus(o: { vm: VmRecord | undefined; address: string; hostname: string; kubeletVersion: string; machineSeed: string; image: KubeletImage }): Record<string, unknown> {
+  const cores = Number(o.vm?.config.cores ?? 1) * Number(o.vm?.config.sockets ?? 1);
+  const memKi = Number(o.vm?.config.memory ?? 2048) * 1024;
+  const uuid = /(?:^|,)uuid=([^,]+)/.exec(o.vm?.config.smbios1 ?? "")?.[1] ?? "";
+  const capacity = { cpu: String(cores), memory: `${memKi}Ki`, pods: "110", "ephemeral-storage": "10218772Ki" };
+  return {
+    addresses: [
+      { type: "InternalIP", address: o.address },
+      { type: "Hostname", address: o.hostname },
+    ],
+    capacity,
+    allocatable: { ...capacity, memory: `${Math.max(0, memKi - 262144)}Ki` },
+    conditions: [
+      nodeCondition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+      nodeCondition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+      nodeCondition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+      nodeCondition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    ],
+    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    nodeInfo: {
+      architecture: "amd64",
+      bootID: randomUUID(),
+      containerRuntimeVersion: o.image.containerRuntimeVersion,
+      kernelVersion: o.image.kernelVersion,
+      kubeProxyVersion: "",
+      kubeletVersion: `v${o.kubeletVersion.replace(/^v/, "")}`,
+      machineID: createHash("md5").update(uuid || o.machineSeed).digest("hex"),
+      operatingSystem: "linux",
+      osImage: o.image.osImage,
+      systemUUID: uuid.toLowerCase(),
+    },
+  };
+}
 
 /** A Node condition as the kubelet first posts it. */
 export function nodeCondition(type: string, status: string, reason: string, message: string): Record<string, unknown> {

@@ -27,7 +27,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { parse } from "yaml";
 import { log } from "../lib/log.ts";
 import type { LabEvent, LabPve } from "../providers/proxmox/lab/index.ts";
@@ -42,7 +42,7 @@ import type { LabNetwork } from "../providers/workload/dialer.ts";
 import type { KObject } from "../lib/kobject.ts";
 import type { RequestContext } from "../registry/rest/context.ts";
 import type { WorkloadServer } from "./workload-server.ts";
-import { nodeCondition, registerKubeletNode } from "./kubelet-registration.ts";
+import { kubeletNodeStatus, nodeCondition, registerKubeletNode } from "./kubelet-registration.ts";
 
 export interface LabTalosNodesOptions {
   pve: LabPve;
@@ -503,38 +503,14 @@ export class LabTalosNodes {
   }
 
   #nodeStatus(r: Running): Record<string, unknown> {
-    const vm = this.#o.pve.host.vm(r.vmid);
-    const cores = Number(vm?.config.cores ?? 1) * Number(vm?.config.sockets ?? 1);
-    const memKi = Number(vm?.config.memory ?? 2048) * 1024;
-    const uuid = /(?:^|,)uuid=([^,]+)/.exec(vm?.config.smbios1 ?? "")?.[1] ?? "";
-    const capacity = { cpu: String(cores), memory: `${memKi}Ki`, pods: "110", "ephemeral-storage": "10218772Ki" };
-    return {
-      addresses: [
-        { type: "InternalIP", address: r.boot.address },
-        { type: "Hostname", address: r.boot.hostname },
-      ],
-      capacity,
-      allocatable: { ...capacity, memory: `${Math.max(0, memKi - 262144)}Ki` },
-      conditions: [
-        nodeCondition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        nodeCondition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        nodeCondition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        nodeCondition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-      ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: {
-        architecture: "amd64",
-        bootID: randomUUID(),
-        containerRuntimeVersion: "containerd://2.1.5",
-        kernelVersion: "6.12.57-talos",
-        kubeProxyVersion: "",
-        kubeletVersion: `v${r.boot.kubeletVersion.replace(/^v/, "")}`,
-        machineID: createHash("md5").update(uuid || String(r.vmid)).digest("hex"),
-        operatingSystem: "linux",
-        osImage: `Talos (${r.boot.talosVersion})`,
-        systemUUID: uuid.toLowerCase(),
-      },
-    };
+    return kubeletNodeStatus({
+      vm: this.#o.pve.host.vm(r.vmid),
+      address: r.boot.address,
+      hostname: r.boot.hostname,
+      kubeletVersion: r.boot.kubeletVersion,
+      machineSeed: String(r.vmid),
+      image: { containerRuntimeVersion: "containerd://2.1.5", kernelVersion: "6.12.57-talos", osImage: `Talos (${r.boot.talosVersion})` },
+    });
   }
 
   #ctx(r: Running): RequestContext {

@@ -29,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { readValues, substitute } from "../harness/capmox-templates.ts";
 import { REPO, startTestDaemon, tempDir, type TestDaemon } from "../harness/daemon.ts";
 import { Kubectl, kubectlOrSkip } from "../harness/kubectl.ts";
 
@@ -72,33 +73,6 @@ const EXPECTED_REFUSALS: { dir: string; file: RegExp; kind: string; message: str
 ];
 
 const expectedRefusal = (dir: string, file: string, kind: string) => EXPECTED_REFUSALS.find((r) => r.dir === dir && r.file.test(file) && r.kind === kind)?.message;
-
-// ---- clusterctl-style substitution ---------------------------------------------------------------
-
-function readValues(path: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (/^\s*(#|$)/.test(line)) continue;
-    const eq = line.indexOf("=");
-    if (eq < 1) throw new Error(`${path}: not KEY=VALUE: ${line}`);
-    values.set(line.slice(0, eq).trim(), line.slice(eq + 1));
-  }
-  return values;
-}
-
-/** `${VAR}`, `${VAR:=default}`, `${VAR=default}` (names may be padded with spaces), `$$` → `$`. */
-function substitute(text: string, values: Map<string, string>): { text: string; missing: string[] } {
-  const missing: string[] = [];
-  const out = text.replace(/\$\$|\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(:?=)([^}]*))?\}/g, (m, name?: string, op?: string, def?: string) => {
-    if (m === "$$") return "$";
-    const value = values.get(name!);
-    if (value !== undefined && (value !== "" || op !== ":=")) return value;
-    if (op !== undefined) return def ?? "";
-    missing.push(name!);
-    return m;
-  });
-  return { text: out, missing: [...new Set(missing)] };
-}
 
 // ---- documents ----------------------------------------------------------------------------------
 

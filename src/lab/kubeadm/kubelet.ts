@@ -6,7 +6,6 @@
  * server's registry, as lab Talos kubelets do (src/lab/talos-nodes.ts).
  * @module
  */
-import { createHash, randomUUID } from "node:crypto";
 import { stringify } from "yaml";
 import { ApiError } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
@@ -18,7 +17,7 @@ import { create } from "../../registry/rest/create.ts";
 import { get } from "../../registry/rest/get.ts";
 import { update } from "../../registry/rest/update.ts";
 import type { WorkloadServer } from "../workload-server.ts";
-import { nodeCondition, registerKubeletNode } from "../kubelet-registration.ts";
+import { kubeletNodeStatus, registerKubeletNode } from "../kubelet-registration.ts";
 import { KubeadmError, type NodeRegistration } from "./config.ts";
 
 type Obj = Record<string, unknown>;
@@ -177,36 +176,13 @@ export async function registerNode(server: WorkloadServer, n: NodeToRegister): P
     },
     spec: { ...(n.reg.providerId ? { providerID: n.reg.providerId } : {}), ...(taints.length ? { taints } : {}) },
   };
-  const cores = Number(n.vm?.config.cores ?? 1) * Number(n.vm?.config.sockets ?? 1);
-  const memKi = Number(n.vm?.config.memory ?? 2048) * 1024;
-  const uuid = /(?:^|,)uuid=([^,]+)/.exec(n.vm?.config.smbios1 ?? "")?.[1] ?? "";
-  const capacity = { cpu: String(cores), memory: `${memKi}Ki`, pods: "110", "ephemeral-storage": "10218772Ki" };
-  const status = {
-    addresses: [
-      { type: "InternalIP", address: n.address },
-      { type: "Hostname", address: n.name },
-    ],
-    capacity,
-    allocatable: { ...capacity, memory: `${Math.max(0, memKi - 262144)}Ki` },
-    conditions: [
-      nodeCondition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-      nodeCondition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-      nodeCondition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-      nodeCondition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-    ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-    nodeInfo: {
-      architecture: "amd64",
-      bootID: randomUUID(),
-      containerRuntimeVersion: "containerd://1.7.27",
-      kernelVersion: "6.8.0-60-generic",
-      kubeProxyVersion: "",
-      kubeletVersion: `v${n.kubeletVersion.replace(/^v/, "")}`,
-      machineID: createHash("md5").update(uuid || n.name).digest("hex"),
-      operatingSystem: "linux",
-      osImage: "Ubuntu 24.04.2 LTS",
-      systemUUID: uuid.toLowerCase(),
-    },
-  };
+  const status = kubeletNodeStatus({
+    vm: n.vm,
+    address: n.address,
+    hostname: n.name,
+    kubeletVersion: n.kubeletVersion,
+    machineSeed: n.name,
+    image: { containerRuntimeVersion: "containerd://1.7.27", kernelVersion: "6.8.0-60-generic", osImage: "Ubuntu 24.04.2 LTS" },
+  });
   await registerKubeletNode(server, node as unknown as KObject, status, ctxOf(`system:node:${n.name}`), { mergeSpec: true, error: (m) => new KubeadmError(m) });
 }
