@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { DEFAULT_CONFIG_PATH, loadConfigFile, parseListen, type Config } from "../config/config.ts";
 import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
+import { installHeapStatsSignal } from "../daemon/heap-stats.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
 
@@ -74,6 +75,7 @@ export async function serve(argv: string[]): Promise<void> {
   process.umask(0o077);
   const daemon = await startDaemon(config);
   notifySystemd(`serving on ${daemon.url}`);
+  installHeapStatsSignal();
   let signals = 0;
   const stop = (signal: string) => {
     signals++;

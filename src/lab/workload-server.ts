@@ -1,11 +1,13 @@
 /**
- * A lab workload cluster's Kubernetes API: the appliance's own API server code on its own
- * SQLite database, serving Nodes, Pods (with eviction) and the usual built-in kinds, over HTTPS
- * with a serving certificate from the cluster's CA and client certificates checked against it.
+ * A lab workload cluster's Kubernetes API: the appliance's own API server code on its own scope
+ * of the lab's shared SQLite database (or a database of its own), serving Nodes, Pods (with
+ * eviction) and the usual built-in kinds, over HTTPS with a serving certificate from the
+ * cluster's CA and client certificates checked against it.
  * It listens on loopback and is announced on the lab LAN at the cluster's endpoint.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../api/app.ts";
 import { Authenticator } from "../api/auth.ts";
@@ -26,7 +28,8 @@ import { systemContext } from "../registry/rest/context.ts";
 import { create } from "../registry/rest/create.ts";
 import type { RestDeps } from "../registry/rest/deps.ts";
 import { openDatabase } from "../store/open.ts";
-import { Store } from "../store/store.ts";
+import { StoreScopes } from "../store/scoped-store.ts";
+import { Store, type ObjectStore } from "../store/store.ts";
 import { VERSION } from "../version.ts";
 
 export interface WorkloadServerOptions {
@@ -39,6 +42,11 @@ export interface WorkloadServerOptions {
   host: string;
   port: number;
   network: LabNetwork;
+  /**
+   * The shared database of the lab's workload clusters and this cluster's scope in it; without
+   * it the server keeps its own database in `dir`.
+   */
+  shared?: { scopes: StoreScopes; scope: string };
 }
 
 export interface WorkloadServer {
@@ -76,7 +84,9 @@ async function servingCert(o: WorkloadServerOptions): Promise<{ certPem: string;
 export async function startWorkloadServer(o: WorkloadServerOptions): Promise<WorkloadServer> {
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const serving = await servingCert(o);
-  const store = new Store(openDatabase(join(o.dir, "state.db"), { synchronous: "NORMAL" }));
+  const own = o.shared ? undefined : new Store(openDatabase(join(o.dir, "state.db"), { synchronous: "NORMAL" }));
+  if (o.shared) importOwnDatabase(o.dir, o.shared.scopes, o.shared.scope);
+  const store: ObjectStore = own ?? o.shared!.scopes.scope(o.shared!.scope);
   const registry = new Registry(store, new Map(), [nodeDefinition, podDefinition, ...workloadClusterKinds]);
   const rest: RestDeps = { store, registry, now: () => new Date() };
   const nsRes = registry.resolve("", "v1", "namespaces")!;
@@ -109,7 +119,30 @@ export async function startWorkloadServer(o: WorkloadServerOptions): Promise<Wor
       gc.stop();
       namespaces.stop();
       store.commit();
-      store.database.close();
+      own?.database.close();
     },
   };
+}
+
+/**
+ * A cluster kept by an earlier version has its own `state.db`: its objects move into the shared
+ * database (new resourceVersions, as after an etcd restore) and the file goes.
+ */
+function importOwnDatabase(dir: string, scopes: StoreScopes, scope: string): void {
+  const path = join(dir, "state.db");
+  if (!existsSync(path)) return;
+  if (!scopes.has(scope)) {
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.query("SELECT resource, body, expires_at AS expiresAt FROM objects ORDER BY rv").all() as { resource: string; body: string; expiresAt: number | null }[];
+      const store = scopes.scope(scope);
+      store.transaction(() => {
+        for (const r of rows) store.create(r.resource, JSON.parse(r.body), { expiresAt: r.expiresAt });
+      });
+      store.commit();
+    } finally {
+      db.close();
+    }
+  }
+  for (const f of ["state.db", "state.db-wal", "state.db-shm"]) rmSync(join(dir, f), { force: true });
 }

@@ -1,7 +1,8 @@
 /**
  * Lab workload clusters: for every Cluster whose control-plane endpoint is on the lab LAN and
  * whose `<cluster>-ca` exists, a workload API server runs at that endpoint (state in
- * DATA_DIR/lab/workloads/<namespace>/<name>, kept across restarts); it goes away with the Cluster.
+ * one shared database, DATA_DIR/lab/workloads.db, a scope per cluster; its serving certificate in
+ * DATA_DIR/lab/workloads/<namespace>/<name>; both kept across restarts); it goes away with the Cluster.
  * Later lab pieces (simulated nodes) start it only when a control-plane node boots; until then
  * the endpoint plus CA stand for "a control plane exists".
  * @module
@@ -12,6 +13,9 @@ import type { KObject } from "../lib/kobject.ts";
 import { log } from "../lib/log.ts";
 import type { LabNetwork } from "../providers/workload/dialer.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { StoreScopes } from "../store/scoped-store.ts";
+import { openDatabase } from "../store/open.ts";
+import { Store } from "../store/store.ts";
 import { startWorkloadServer, type WorkloadServer } from "./workload-server.ts";
 
 const unb64 = (s: unknown) => (typeof s === "string" ? Buffer.from(s, "base64").toString() : "");
@@ -19,6 +23,8 @@ const unb64 = (s: unknown) => (typeof s === "string" ? Buffer.from(s, "base64").
 export class LabWorkloads {
   #servers = new Map<string, Promise<WorkloadServer | undefined>>();
   #stopped = false;
+  /** DATA_DIR/lab/workloads.db: every workload cluster's objects, one scope each. */
+  #scopes: StoreScopes | undefined;
 
   constructor(
     private readonly m: Manager,
@@ -55,6 +61,13 @@ export class LabWorkloads {
     const all = [...this.#servers.values()];
     this.#servers.clear();
     for (const s of await Promise.all(all)) await s?.close();
+    this.#scopes?.base.commit();
+    this.#scopes?.base.database.close();
+    this.#scopes = undefined;
+  }
+
+  #shared(): StoreScopes {
+    return (this.#scopes ??= new StoreScopes(new Store(openDatabase(join(this.dataDir, "lab", "workloads.db"), { synchronous: "NORMAL" }))));
   }
 
   #dir(c: KObject): string {
@@ -78,6 +91,7 @@ export class LabWorkloads {
       host: ep.host,
       port: ep.port,
       network: this.network,
+      shared: { scopes: this.#shared(), scope: key },
     }).then(
       (s) => {
         log.info({ component: "lab", cluster: key, endpoint: `${ep.host}:${ep.port}`, localPort: s.localPort }, "lab workload API server is up");
@@ -98,6 +112,7 @@ export class LabWorkloads {
     const s = this.#servers.get(key);
     this.#servers.delete(key);
     await (await s)?.close();
+    if (!this.#stopped) this.#shared().drop(key);
     rmSync(this.#dir(c), { recursive: true, force: true });
     log.info({ component: "lab", cluster: key }, "lab workload cluster removed");
   }

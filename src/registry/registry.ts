@@ -4,7 +4,7 @@
  * @module
  */
 import type { KObject } from "../lib/kobject.ts";
-import type { Store } from "../store/store.ts";
+import type { ObjectStore } from "../store/store.ts";
 import { configMapDefinition } from "./builtin/configmap.ts";
 import { crdDefinition } from "./builtin/crd.ts";
 import { eventDefinition, eventsV1Definition } from "./builtin/event.ts";
@@ -41,7 +41,7 @@ export class Registry {
   /** Behaviour of the kinds the appliance ships, by CRD name (conversion, admission). */
   readonly #bundledHooks: Map<string, KindHooks>;
 
-  constructor(store: Store, bundledHooks: Map<string, KindHooks> = new Map(), extraBuiltins: ResourceDefinition[] = []) {
+  constructor(store: ObjectStore, bundledHooks: Map<string, KindHooks> = new Map(), extraBuiltins: ResourceDefinition[] = []) {
     this.#bundledHooks = bundledHooks;
     this.#builtins = [
       ...extraBuiltins,

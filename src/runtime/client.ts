@@ -115,7 +115,12 @@ export class Client {
     const inf = this.cache?.forKind(apiVersion, kind);
     if (!inf || opts.limit !== undefined || opts.continue !== undefined || opts.resourceVersion !== undefined) return undefined;
     const filter = compileFilter(inf.resolved, opts);
-    const items = inf.list(inf.resolved.resource.namespaced ? namespace : undefined);
+    const ns = inf.resolved.resource.namespaced ? namespace : undefined;
+    if (filter.requiredLabel) {
+      const { key, value } = filter.requiredLabel;
+      return inf.byLabel(key, value).filter((o) => (ns === undefined || o.metadata.namespace === ns) && filter(o)).sort(byNamespaceAndName);
+    }
+    const items = inf.list(ns);
     return (filter.matchesAll ? items : items.filter(filter)).sort(byNamespaceAndName);
   }
 

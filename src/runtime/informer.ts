@@ -81,6 +81,13 @@ export class Informer {
     return [...keys].map((k) => this.#cache.get(k)!).filter(Boolean);
   }
 
+  /** Objects whose label `key` is `value`, from an index made on first use. */
+  byLabel(key: string, value: string): KObject[] {
+    const name = `label:${key}`;
+    if (!this.#indexers.has(name)) this.addIndex(name, (o) => (o.metadata.labels?.[key] !== undefined ? [o.metadata.labels[key]!] : []));
+    return this.byIndex(name, value);
+  }
+
   get size(): number {
     return this.#cache.size;
   }

@@ -161,6 +161,29 @@ describe("Informer", () => {
     expect(inf.byIndex("tier", "x").map((o) => o.metadata.name)).toEqual(["b"]);
     expect(inf.get("default", "b")?.metadata.name).toBe("b");
   });
+
+  it("answers a cached list with an equality label selector from a label index, kept current", async () => {
+    const d = deps();
+    create(d, d.registry.resolve("", "v1", "namespaces")!, undefined, { metadata: { name: "other" } }, systemContext("t"));
+    const m = new Manager(d);
+    m.informers.forKind("v1", "ConfigMap");
+    const client = m.client("t");
+    const labelled = (name: string, namespace: string, labels: Record<string, string>): KObject => ({ ...cm(name), metadata: { name, namespace, labels } });
+    await client.create(labelled("c", "default", { cluster: "one", role: "cp" }));
+    await client.create(labelled("a", "default", { cluster: "one" }));
+    await client.create(labelled("b", "default", { cluster: "two", role: "cp" }));
+    await client.create(labelled("z", "other", { cluster: "one", role: "cp" }));
+    const names = (sel: string, ns?: string) => client.listShared("v1", "ConfigMap", ns, { labelSelector: sel }).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(names("cluster=one", "default")).toEqual(["default/a", "default/c"]);
+    expect(names("cluster in (one),role", "default")).toEqual(["default/c"]);
+    expect(names("cluster==one")).toEqual(["default/a", "default/c", "other/z"]);
+    expect(names("cluster=one,role!=cp")).toEqual(["default/a"]);
+    expect(names("cluster in (one,two),role=cp", "default")).toEqual(["default/b", "default/c"]);
+    await client.patch({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "a" }, "merge", { metadata: { labels: { cluster: "two" } } });
+    await client.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "c" });
+    expect(names("cluster=one", "default")).toEqual([]);
+    expect(names("cluster=two", "default")).toEqual(["default/a", "default/b"]);
+  });
 });
 
 describe("patch helper and conditions", () => {

@@ -92,12 +92,33 @@ export interface CompactOptions {
 
 export const DEFAULT_COMPACTION: CompactOptions = { minRetain: 1000, maxRetain: 20000, minAgeMs: 5 * 60_000 };
 
-interface WriteOptions {
+export interface WriteOptions {
   /** Unix ms at which the TTL sweeper deletes the object (Events). */
   expiresAt?: number | null;
 }
 
-export class Store {
+/** What the API verbs, informers and lifecycle controllers use of a store (a Store, or one scope of a shared one). */
+export interface ObjectStore {
+  readonly revision: number;
+  readonly compactedRevision: number;
+  get(resource: string, namespace: string, name: string): StoredRow | undefined;
+  count(resource: string, namespace?: string): number;
+  countAfter(resource: string, namespace: string | undefined, after: { namespace: string; name: string }): number;
+  list(resource: string, opts?: ListOptions): ListResult;
+  create(resource: string, obj: KObject, opts?: WriteOptions): Change;
+  update(resource: string, obj: KObject, expectedRv: number, opts?: WriteOptions): Change;
+  delete(resource: string, namespace: string, name: string, expectedRv?: number, finalState?: KObject): Change;
+  changesSince(after: number, resource?: string, batch?: number): Change[];
+  subscribe(listener: ChangeListener): () => void;
+  observe(observer: ChangeListener): () => void;
+  dependents(ownerUid: string): ObjectKey[];
+  expired(nowMs: number, limit?: number): (ObjectKey & { rv: number })[];
+  transaction<T>(fn: () => T): T;
+  durable(): Promise<void>;
+  commit(): void;
+}
+
+export class Store implements ObjectStore {
   #db: Database;
   #rev: number;
   #compacted: number;
@@ -468,35 +489,55 @@ const RANGE = `resource = ?1 AND (?3 = 1 OR namespace = ?2) AND (?4 = 0 OR (name
 
 function prepare(db: Database) {
   const q = (sql: string): Statement => db.query(sql);
-  return {
-    get: q("SELECT resource, namespace, name, uid, rv, body FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),
-    countAll: q("SELECT COUNT(*) AS n FROM objects WHERE resource = ?"),
-    countNs: q("SELECT COUNT(*) AS n FROM objects WHERE resource = ? AND namespace = ?"),
-    countAfter: q(`SELECT COUNT(*) AS n FROM objects WHERE ${RANGE}`),
-    listCurrent: q(`SELECT resource, namespace, name, uid, rv, body FROM objects WHERE ${RANGE} ORDER BY namespace, name LIMIT ?7`),
-    listUnchangedSince: q(
+  return lazy({
+    get: () => q("SELECT resource, namespace, name, uid, rv, body FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),
+    countAll: () => q("SELECT COUNT(*) AS n FROM objects WHERE resource = ?"),
+    countNs: () => q("SELECT COUNT(*) AS n FROM objects WHERE resource = ? AND namespace = ?"),
+    countAfter: () => q(`SELECT COUNT(*) AS n FROM objects WHERE ${RANGE}`),
+    listCurrent: () => q(`SELECT resource, namespace, name, uid, rv, body FROM objects WHERE ${RANGE} ORDER BY namespace, name LIMIT ?7`),
+    listUnchangedSince: () => q(
       `SELECT resource, namespace, name, uid, rv, body FROM objects WHERE ${RANGE} AND rv <= ?7 ORDER BY namespace, name LIMIT ?8`,
     ),
-    changesOfAfter: q("SELECT rv, type, resource, namespace, name, prev_body FROM changes WHERE resource = ?1 AND rv > ?2 ORDER BY rv"),
-    insert: q("INSERT INTO objects (resource, namespace, name, uid, rv, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-    update: q("UPDATE objects SET body = ?, rv = ?, uid = ?, expires_at = ? WHERE resource = ? AND namespace = ? AND name = ?"),
-    remove: q("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),
-    logChange: q("INSERT INTO changes (rv, resource, namespace, name, type, body, prev_body, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-    changesAll: q("SELECT rv, type, resource, namespace, name, body, prev_body FROM changes WHERE rv > ? ORDER BY rv LIMIT ?"),
-    changesOf: q("SELECT rv, type, resource, namespace, name, body, prev_body FROM changes WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?"),
-    addOwner: q("INSERT OR IGNORE INTO owners (owner_uid, resource, namespace, name) VALUES (?, ?, ?, ?)"),
-    removeOwners: q("DELETE FROM owners WHERE resource = ? AND namespace = ? AND name = ?"),
-    dependents: q("SELECT resource, namespace, name FROM owners WHERE owner_uid = ?"),
-    expired: q("SELECT resource, namespace, name, rv FROM objects WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?"),
+    changesOfAfter: () => q("SELECT rv, type, resource, namespace, name, prev_body FROM changes WHERE resource = ?1 AND rv > ?2 ORDER BY rv"),
+    insert: () => q("INSERT INTO objects (resource, namespace, name, uid, rv, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    update: () => q("UPDATE objects SET body = ?, rv = ?, uid = ?, expires_at = ? WHERE resource = ? AND namespace = ? AND name = ?"),
+    remove: () => q("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?"),
+    logChange: () => q("INSERT INTO changes (rv, resource, namespace, name, type, body, prev_body, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+    changesAll: () => q("SELECT rv, type, resource, namespace, name, body, prev_body FROM changes WHERE rv > ? ORDER BY rv LIMIT ?"),
+    changesOf: () => q("SELECT rv, type, resource, namespace, name, body, prev_body FROM changes WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?"),
+    addOwner: () => q("INSERT OR IGNORE INTO owners (owner_uid, resource, namespace, name) VALUES (?, ?, ?, ?)"),
+    removeOwners: () => q("DELETE FROM owners WHERE resource = ? AND namespace = ? AND name = ?"),
+    dependents: () => q("SELECT resource, namespace, name FROM owners WHERE owner_uid = ?"),
+    expired: () => q("SELECT resource, namespace, name, rv FROM objects WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?"),
     // ts grows with rv: scanning down from the newest row stops at the first old enough one.
-    newestBefore: q("SELECT rv FROM changes WHERE ts < ? ORDER BY rv DESC LIMIT 1"),
-    deleteChanges: q("DELETE FROM changes WHERE rv <= ?"),
-    begin: q("BEGIN IMMEDIATE"),
-    commit: q("COMMIT"),
-    rollback: q("ROLLBACK"),
-    savepoint: q("SAVEPOINT op"),
-    release: q("RELEASE op"),
-    rollbackTo: q("ROLLBACK TO op"),
-    setMeta: q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-  };
+    newestBefore: () => q("SELECT rv FROM changes WHERE ts < ? ORDER BY rv DESC LIMIT 1"),
+    deleteChanges: () => q("DELETE FROM changes WHERE rv <= ?"),
+    begin: () => q("BEGIN IMMEDIATE"),
+    commit: () => q("COMMIT"),
+    rollback: () => q("ROLLBACK"),
+    savepoint: () => q("SAVEPOINT op"),
+    release: () => q("RELEASE op"),
+    rollbackTo: () => q("ROLLBACK TO op"),
+    setMeta: () => q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+  });
+}
+
+/**
+ * Statements compiled on first use: a small database (a lab workload cluster's) uses a third of
+ * them, and each compiled statement holds native memory for the life of the connection.
+ */
+function lazy<T extends Record<string, () => Statement>>(makers: T): { [K in keyof T]: Statement } {
+  const out = {} as { [K in keyof T]: Statement };
+  for (const [name, make] of Object.entries(makers)) {
+    Object.defineProperty(out, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const stmt = make();
+        Object.defineProperty(out, name, { value: stmt, enumerable: true });
+        return stmt;
+      },
+    });
+  }
+  return out;
 }

@@ -17,7 +17,7 @@
  * clusters' secrets.
  *
  * Run alone: `bun test/bench/clusters.ts '{"count":100}'`; prints `{"result": …}`. Aids:
- * BENCH_DAEMON_LOG=<file>, BENCH_KEEP=1, CAPX_DAEMON_CPU_PROF=<dir>.
+ * BENCH_DAEMON_LOG=<file>, BENCH_KEEP=1, CAPX_DAEMON_CPU_PROF=<dir>, CAPX_HEAP_STATS=<file> (memory by type at the end).
  * @module
  */
 import { Database } from "bun:sqlite";
@@ -322,6 +322,10 @@ try {
   };
 } finally {
   if (process.env.BENCH_DAEMON_LOG) await Bun.write(process.env.BENCH_DAEMON_LOG, d.logs());
+  if (process.env.CAPX_HEAP_STATS) {
+    process.kill(pid, "SIGUSR2");
+    await Bun.sleep(5000);
+  }
   await d.stop();
   if (result) {
     const bundles = bundlesIn(d.dataDir);

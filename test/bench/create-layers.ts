@@ -106,7 +106,7 @@ function deps(): RestDeps {
   const cm = rest.registry.resolve("", "v1", "configmaps")!;
   const user = { name: "capx-admin", groups: ["system:masters", "system:authenticated"] };
   time("rest create()", (i) => create(rest, cm, "bench", configMap("bench", nameOf(i)) as never, { user, fieldManager: "bench", warnings: [] }));
-  rest.store.database.close();
+  (rest.store as Store).database.close();
 }
 
 const peer: PeerIdentity = { presented: true, verified: true, user: { name: "capx-admin", groups: ["system:masters", "system:authenticated"] } };
@@ -140,7 +140,7 @@ const post = (a: ReturnType<typeof app>, name: string) =>
     await r.text();
     if (r.status !== 201) throw new Error(`${r.status}`);
   });
-  rest.store.database.close();
+  (rest.store as Store).database.close();
 }
 
 {
@@ -169,7 +169,7 @@ const post = (a: ReturnType<typeof app>, name: string) =>
     Math.min(N, 1000),
   );
   out[`(events delivered to in-process watchers)`] = events;
-  rest.store.database.close();
+  (rest.store as Store).database.close();
 }
 
 console.log(JSON.stringify({ sync, count: N, usPerCreate: out }));

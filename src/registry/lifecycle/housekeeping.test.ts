@@ -44,7 +44,7 @@ describe("Housekeeping", () => {
     create(t.d, events, "default", event("old"), systemContext("t"));
     t.advance(30 * 60_000);
     create(t.d, events, "default", event("young"), systemContext("t"));
-    const hk = new Housekeeping(t.d.store);
+    const hk = new Housekeeping(t.d.store as Store);
     await t.d.store.durable();
     const seen: Change[] = [];
     t.d.store.subscribe((c) => seen.push(c));
@@ -66,7 +66,7 @@ describe("Housekeeping", () => {
     const cms = t.d.registry.resolve("", "v1", "configmaps")!;
     create(t.d, cms, "default", { metadata: { name: "c" }, data: {} }, systemContext("t"));
     for (let i = 0; i < 50; i++) patch(t.d, cms, "default", "c", "merge", { data: { i: String(i) } }, systemContext("t"));
-    const hk = new Housekeeping(t.d.store, { compaction: { minRetain: 10, maxRetain: 1000, minAgeMs: 60_000 } });
+    const hk = new Housekeeping(t.d.store as Store, { compaction: { minRetain: 10, maxRetain: 1000, minAgeMs: 60_000 } });
     hk.runOnce(t.now());
     expect(t.d.store.compactedRevision).toBe(0);
     t.advance(120_000);

@@ -5,13 +5,13 @@
  */
 import { forbidden, notFound } from "../../lib/api-errors.ts";
 import type { KObject } from "../../lib/kobject.ts";
-import type { Store, StoredRow } from "../../store/store.ts";
+import type { ObjectStore, StoredRow } from "../../store/store.ts";
 import type { Registry } from "../registry.ts";
 import type { Resource } from "../types.ts";
 import { withStoredDefaults } from "./codec.ts";
 
 export interface RestDeps {
-  store: Store;
+  store: ObjectStore;
   registry: Registry;
   now: () => Date;
 }

@@ -14,7 +14,11 @@ export interface SelectorOptions {
   fieldSelector?: string;
 }
 
-export type ObjectFilter = ((obj: KObject) => boolean) & { matchesAll: boolean };
+export type ObjectFilter = ((obj: KObject) => boolean) & {
+  matchesAll: boolean;
+  /** A label every match carries with exactly this value (from `key=value` or `key in (value)`): lets a cache look up by index. */
+  requiredLabel?: { key: string; value: string };
+};
 
 export function compileFilter(r: Resolved, opts: SelectorOptions): ObjectFilter {
   const { resource, version } = r;
@@ -45,5 +49,7 @@ export function compileFilter(r: Resolved, opts: SelectorOptions): ObjectFilter 
     return true;
   }) as ObjectFilter;
   fn.matchesAll = matchesAll;
+  const pinned = labels?.matchesNothing ? undefined : labels?.requirements.find((r) => (r.operator === "=" || r.operator === "==" || r.operator === "in") && r.values.length === 1);
+  if (pinned) fn.requiredLabel = { key: pinned.key, value: pinned.values[0]! };
   return fn;
 }

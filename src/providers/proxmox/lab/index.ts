@@ -32,6 +32,7 @@ import { LAB_LATENCIES, NO_FAULTS, Dice, type LabFaults, type LabLatencies } fro
 import { Router } from "./router.ts";
 import { initialState } from "./state.ts";
 import { StateFile } from "./store.ts";
+import { StateTracker } from "./state-tracker.ts";
 import { TaskEngine } from "./tasks.ts";
 import { termproxyWorker } from "./termproxy.ts";
 import type { RawParams } from "./verify.ts";
@@ -119,8 +120,9 @@ export function createLabPve(o: LabPveOptions): LabPve {
   const state = file.load() ?? initialState(inventory, Date.now(), () => seedDice.next());
   state.tokens ??= {};
   for (const n of inventory.nodes) state.nodeBoot[n.name] ??= Date.now();
-  const host = new LabHost(dir, inventory, state, { ...LAB_LATENCIES, ...o.latencies }, faults, file);
-  file.bind(() => host.state);
+  const tracker = new StateTracker();
+  const host = new LabHost(dir, inventory, tracker.track(state), { ...LAB_LATENCIES, ...o.latencies }, faults, file);
+  file.bind(() => state, tracker);
   host.tasks = new TaskEngine(host, WORKERS);
   const api = new LabApi(host, buildRouter(), new AccessLog(join(dir, "pve-access.log")));
   const tokenId = o.tokenId ?? "root@pam!capx";

@@ -3,13 +3,17 @@
  * stop. Lab state is hardware: it survives the daemon, even a SIGKILL — a change a client was told
  * about is on disk first (`durable()`: the answer waits for the next write, shared by every request
  * of that moment, as a group commit). The bulky per-VM cloud-init files live in write-once blobs
- * beside it (blobs.ts), so a write costs a few KB per VM, not the whole of every VM's data.
+ * beside it (blobs.ts), so a write costs a few KB per VM, not the whole of every VM's data, and
+ * only the entries that changed since the last write are serialised again (state-tracker.ts).
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BlobStore, type Files } from "./blobs.ts";
 import type { LabState, VmRecord, VolumeRecord } from "./state.ts";
+import { SECTIONS, type Section, type StateTracker } from "./state-tracker.ts";
+
+const SECTION_NAMES = new Set<string>(SECTIONS);
 
 /** On disk a file set is named by its blob's hash. */
 type Stored<T> = T & { filesBlob?: string };
@@ -27,6 +31,13 @@ export class StateFile {
     throw new Error("state file has no source");
   };
   readonly blobs: BlobStore;
+  #tracker: StateTracker | undefined;
+  /** section → key → the entry's text as last written */
+  #texts = new Map<Section, Map<string, string>>();
+  /** section → key → the blob its entry names */
+  #blobs = new Map<Section, Map<string, string>>();
+  /** How many entries the last write serialised (the rest reused their text). */
+  lastSerialised = 0;
 
   constructor(
     readonly path: string,
@@ -52,28 +63,67 @@ export class StateFile {
     return state;
   }
 
-  /** The state as written: file sets replaced by the hashes of their blobs (written first). */
-  #toDisk(state: LabState, live: Set<string>): unknown {
+  /** An entry as written: a file set replaced by the hash of its blob (written first). */
+  #entryText(section: Section, key: string, value: unknown): string | undefined {
+    const blobs = this.#blobs.get(section);
+    blobs?.delete(key);
     const blob = (files: Files) => {
       const hash = this.blobs.put(files);
-      live.add(hash);
+      let m = this.#blobs.get(section);
+      if (!m) this.#blobs.set(section, (m = new Map()));
+      m.set(key, hash);
       return hash;
     };
-    const vms: Record<string, VmRecord | object> = {};
-    for (const [id, vm] of Object.entries(state.vms)) {
+    if (section === "vms") {
+      const vm = value as VmRecord;
       const cidata = vm.boot?.cidata;
-      vms[id] = cidata ? { ...vm, boot: { ...vm.boot, cidata: { source: cidata.source, filesBlob: blob(cidata.files) } } } : vm;
+      if (cidata) return JSON.stringify({ ...vm, boot: { ...vm.boot, cidata: { source: cidata.source, filesBlob: blob(cidata.files) } } });
     }
-    const volumes: Record<string, VolumeRecord | object> = {};
-    for (const [id, vol] of Object.entries(state.volumes)) {
-      volumes[id] = vol.iso ? { ...vol, iso: { label: vol.iso.label, filesBlob: blob(vol.iso.files) } } : vol;
+    if (section === "volumes") {
+      const vol = value as VolumeRecord;
+      if (vol.iso) return JSON.stringify({ ...vol, iso: { label: vol.iso.label, filesBlob: blob(vol.iso.files) } });
     }
-    return { ...state, vms, volumes };
+    return JSON.stringify(value);
   }
 
-  /** Where `schedule` and `flush` read the state from. */
-  bind(snapshot: () => LabState): void {
+  /** The state file's text: the entries that changed serialised again, the others' text reused. */
+  #serialise(state: LabState): string {
+    const { whole, dirty } = this.#tracker?.take() ?? { whole: new Set(SECTIONS), dirty: new Map<Section, Set<string>>() };
+    const record = (section: Section) => state[section] as Record<string, unknown> | undefined;
+    this.lastSerialised = 0;
+    for (const section of SECTIONS) {
+      const entries = record(section);
+      let texts = this.#texts.get(section);
+      const keys = whole.has(section) || !texts ? (this.#blobs.delete(section), (texts = new Map()), Object.keys(entries ?? {})) : dirty.get(section);
+      this.#texts.set(section, texts);
+      for (const key of keys ?? []) {
+        const text = entries && Object.hasOwn(entries, key) ? this.#entryText(section, key, entries[key]) : undefined;
+        this.lastSerialised++;
+        if (text === undefined) {
+          texts.delete(key);
+          this.#blobs.get(section)?.delete(key);
+        } else texts.set(key, text);
+      }
+    }
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(state)) {
+      if (!SECTION_NAMES.has(key) && value !== undefined) parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+    }
+    for (const section of SECTIONS) {
+      if (record(section) === undefined) continue;
+      const body: string[] = [];
+      for (const [key, text] of this.#texts.get(section)!) body.push(`${JSON.stringify(key)}:${text}`);
+      parts.push(`${JSON.stringify(section)}:{${body.join(",")}}`);
+    }
+    return `{${parts.join(",")}}`;
+  }
+
+  /** Where `schedule` and `flush` read the (plain) state from, and what tells which of its entries changed. */
+  bind(snapshot: () => LabState, tracker?: StateTracker): void {
     this.#snapshot = snapshot;
+    this.#tracker = tracker;
+    this.#texts.clear();
+    this.#blobs.clear();
   }
 
   schedule(): void {
@@ -114,10 +164,9 @@ export class StateFile {
     const t0 = performance.now();
     mkdirSync(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
-    const live = new Set<string>();
-    writeFileSync(tmp, JSON.stringify(this.#toDisk(this.#snapshot(), live)));
+    writeFileSync(tmp, this.#serialise(this.#snapshot()));
     renameSync(tmp, this.path);
-    this.blobs.sweep(live);
+    this.blobs.sweep(new Set([...this.#blobs.values()].flatMap((m) => [...m.values()])));
     this.#lastFlushMs = performance.now() - t0;
     for (const resolve of this.#waiters.splice(0)) resolve();
   }

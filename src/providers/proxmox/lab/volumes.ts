@@ -4,8 +4,8 @@
  * and the file content types (iso, snippets, vztmpl) that live as real files in the lab dir.
  * @module
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { die } from "./errors.ts";
 import type { LabHost } from "./host.ts";
 import type { StorageSpec } from "./inventory.ts";
@@ -44,13 +44,28 @@ export function usedBytes(host: LabHost, storage: StorageSpec, node: string): nu
     used += v.parent && storage.type !== "dir" && storage.type !== "nfs" ? 0 : v.size;
   }
   if (isFileStorage(storage)) {
-    for (const sub of Object.values(CONTENT_DIRS)) {
-      const dir = join(host.storageDir(storage, node), sub);
-      if (!existsSync(dir)) continue;
-      for (const f of readdirSync(dir)) used += statSync(join(dir, f)).size;
-    }
+    for (const sub of Object.values(CONTENT_DIRS)) used += filesBytes(join(host.storageDir(storage, node), sub));
   }
   return used;
+}
+
+/** Bytes of the files in a content directory, re-counted only when the directory changed. */
+const dirBytes = new Map<string, { mtimeNs: bigint; bytes: number }>();
+
+function filesBytes(dir: string): number {
+  const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
+  if (!st) return 0;
+  const known = dirBytes.get(dir);
+  if (known && known.mtimeNs === st.mtimeNs) return known.bytes;
+  let bytes = 0;
+  for (const f of readdirSync(dir)) bytes += statSync(join(dir, f)).size;
+  dirBytes.set(dir, { mtimeNs: st.mtimeNs, bytes });
+  return bytes;
+}
+
+/** A file in a content directory was replaced in place (its directory's mtime does not change). */
+export function fileContentChanged(path: string): void {
+  dirBytes.delete(dirname(path));
 }
 
 function volname(storage: StorageSpec, vmid: number, name: string, format: string): string {

@@ -14,7 +14,7 @@ import type { LabHost } from "../host.ts";
 import { storageNodes, type StorageSpec } from "../inventory.ts";
 import type { Handler } from "../router.ts";
 import type { Worker } from "../tasks.ts";
-import { CONTENT_DIRS, contentFilePath, findVolume, freeVolume, isFileStorage, parseVolid, usedBytes } from "../volumes.ts";
+import { CONTENT_DIRS, contentFilePath, fileContentChanged, findVolume, freeVolume, isFileStorage, parseVolid, usedBytes } from "../volumes.ts";
 import { storageLockKey, storageLockTimeoutText } from "../locks.ts";
 
 const TMP_PREFIX = "/var/tmp/pveupload-";
@@ -198,6 +198,7 @@ export const imgcopyWorker: Worker = {
           const src = stagedPath(host, d.tmpfilename);
           mkdirSync(join(d.dest, ".."), { recursive: true });
           copyFileSync(src, d.dest);
+          fileContentChanged(d.dest);
           rmSync(src, { force: true });
           w.log("finished file import successfully");
           host.changed();
