@@ -116,11 +116,8 @@ export class Client {
     if (!inf || opts.limit !== undefined || opts.continue !== undefined || opts.resourceVersion !== undefined) return undefined;
     const filter = compileFilter(inf.resolved, opts);
     const ns = inf.resolved.resource.namespaced ? namespace : undefined;
-    if (filter.requiredLabel) {
-      const { key, value } = filter.requiredLabel;
-      return inf.byLabel(key, value).filter((o) => (ns === undefined || o.metadata.namespace === ns) && filter(o)).sort(byNamespaceAndName);
-    }
-    const items = inf.list(ns);
+    const label = filter.requiredLabel;
+    const items = label ? inf.byLabel(label.key, label.value).filter((o) => ns === undefined || o.metadata.namespace === ns) : inf.list(ns);
     return (filter.matchesAll ? items : items.filter(filter)).sort(byNamespaceAndName);
   }
 

@@ -94,8 +94,12 @@ export class StateFile {
     for (const section of SECTIONS) {
       const entries = record(section);
       let texts = this.#texts.get(section);
-      const keys = whole.has(section) || !texts ? (this.#blobs.delete(section), (texts = new Map()), Object.keys(entries ?? {})) : dirty.get(section);
-      this.#texts.set(section, texts);
+      let keys = dirty.get(section);
+      if (whole.has(section) || !texts) {
+        this.#blobs.delete(section);
+        this.#texts.set(section, (texts = new Map()));
+        keys = new Set(Object.keys(entries ?? {}));
+      }
       for (const key of keys ?? []) {
         const text = entries && Object.hasOwn(entries, key) ? this.#entryText(section, key, entries[key]) : undefined;
         this.lastSerialised++;
