@@ -9,7 +9,7 @@ import { Histogram, RECONCILE_BUCKETS, WORKQUEUE_BUCKETS } from "./metrics.ts";
 import { randomUUID } from "node:crypto";
 import type { KObject } from "../lib/kobject.ts";
 import { log, type Logger } from "../lib/log.ts";
-import type { Informer } from "./informer.ts";
+import type { EventType, Informer } from "./informer.ts";
 import { WorkQueue } from "./workqueue.ts";
 
 export interface Request {
@@ -109,9 +109,9 @@ export class Controller {
   }
 
   /** Any kind, mapped to the requests it should trigger (labels, references, ...). */
-  watchMapped(informer: Informer, map: (obj: KObject, old: KObject | undefined) => Request[]): this {
-    this.#unsubscribe.push(informer.addHandler((_t, obj, old) => {
-      for (const r of map(obj, old)) this.enqueue(r);
+  watchMapped(informer: Informer, map: (obj: KObject, old: KObject | undefined, type: EventType) => Request[]): this {
+    this.#unsubscribe.push(informer.addHandler((type, obj, old) => {
+      for (const r of map(obj, old, type)) this.enqueue(r);
     }));
     return this;
   }

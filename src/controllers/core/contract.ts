@@ -82,12 +82,22 @@ export function clusterNameOf(obj: KObject): string | undefined {
   return obj.metadata.labels?.[CLUSTER_NAME_LABEL];
 }
 
-/** Paused through the Cluster (`spec.paused`) or an annotation on the Cluster or the object. */
 /** Upstream semantics: the Cluster's `spec.paused`, or the paused annotation on the object itself
  * (the Cluster's own annotation pauses only the Cluster). */
 export function isPaused(cluster: KObject | undefined, obj: KObject | undefined = cluster): boolean {
   if ((cluster?.spec as { paused?: boolean } | undefined)?.paused === true) return true;
   return Boolean(obj && PAUSED_ANNOTATION in (obj.metadata.annotations ?? {}));
+}
+
+/**
+ * Upstream's `predicates.ClusterUnpaused` for watches of the Cluster: it was created unpaused, or
+ * went from paused to unpaused — not its every status write (a Cluster is written a dozen times on
+ * its way up, and each write would reconcile every watcher again).
+ */
+export function clusterUnpaused(cluster: KObject, old: KObject | undefined, type: "ADDED" | "MODIFIED" | "DELETED"): boolean {
+  const paused = (c: KObject) => (c.spec as { paused?: boolean } | undefined)?.paused === true;
+  if (type === "ADDED") return !paused(cluster);
+  return type === "MODIFIED" && Boolean(old && paused(old)) && !paused(cluster);
 }
 
 export function ownerRefTo(owner: KObject, controller = false): OwnerReference {

@@ -13,7 +13,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { ProxmoxBackend } from "../../providers/proxmox/types.ts";
-import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, endpointValid, ensureFinalizer, ensureOwnerRef, groupOf, isPaused, removeFinalizer } from "../core/contract.ts";
+import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, clusterUnpaused, endpointValid, ensureFinalizer, ensureOwnerRef, groupOf, isPaused, removeFinalizer } from "../core/contract.ts";
 import { CredentialsError, credentialsRefOf, type ProxmoxBackendResolver } from "./backend-resolver.ts";
 import { ensurePools, poolRefs } from "./cluster-pools.ts";
 import { setProxmoxAvailable } from "./conditions.ts";
@@ -37,7 +37,10 @@ export function setupProxmoxClusterController(m: Manager, opts: ProxmoxClusterCo
   c.watchFor(pcs);
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {
-    c.watchMapped(clusters, (o) => {
+    // Upstream watches with ClusterUnpaused; a Cluster whose deletion starts is let through too,
+    // so a ProxmoxCluster deleted before its Cluster is finished without waiting for a requeue.
+    c.watchMapped(clusters, (o, old, type) => {
+      if (!clusterUnpaused(o, old, type) && !(type === "MODIFIED" && o.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp)) return [];
       const ref = (o.spec as { infrastructureRef?: { apiGroup?: string; kind?: string; name?: string } } | undefined)?.infrastructureRef;
       return ref?.kind === "ProxmoxCluster" && ref.apiGroup === INFRA_GROUP && ref.name ? [{ namespace: o.metadata.namespace, name: ref.name }] : [];
     });
