@@ -3,20 +3,48 @@
  * write its memory use (process.memoryUsage and JSC's live object counts by type) to that file.
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { memoryReports } from "./memory-reporters.ts";
 
 export function installHeapStatsSignal(file = process.env.CAPX_HEAP_STATS): void {
   if (!file) return;
   process.on("SIGUSR2", async () => {
     const { heapStats } = await import("bun:jsc");
     Bun.gc(true);
+    // CAPX_HEAP_SNAPSHOT=<file>: a V8-format heap snapshot too (opens in Chrome's memory tab).
+    if (process.env.CAPX_HEAP_SNAPSHOT) writeFileSync(process.env.CAPX_HEAP_SNAPSHOT, Bun.generateHeapSnapshot("v8"));
     const stats = heapStats();
     const top = Object.entries(stats.objectTypeCounts).sort((a, b) => b[1] - a[1]).slice(0, 60);
     const mb = (n: number) => Math.round(n / 1048576);
     const mem = process.memoryUsage();
     writeFileSync(
       file,
-      JSON.stringify({ rssMiB: mb(mem.rss), heapUsedMiB: mb(stats.heapSize), heapCapacityMiB: mb(stats.heapCapacity), externalMiB: mb(stats.extraMemorySize), objects: stats.objectCount, top }, null, 1),
+      JSON.stringify({ rssMiB: mb(mem.rss), heapUsedMiB: mb(stats.heapSize), heapCapacityMiB: mb(stats.heapCapacity), externalMiB: mb(stats.extraMemorySize), objects: stats.objectCount, reports: memoryReports(), mappings: residentByMapping(), top }, null, 1),
     );
   });
+}
+
+/** Resident KiB by kind of mapping (/proc/self/smaps): the binary, other files, anonymous memory by size class. */
+function residentByMapping(): Record<string, number> {
+  let text = "";
+  try {
+    text = readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return {};
+  }
+  const out: Record<string, number> = {};
+  let kind = "";
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const [start, end] = line.split(" ")[0]!.split("-").map((h) => parseInt(h, 16));
+      const sizeMiB = (end! - start!) / 1048576;
+      const path = head[1]!;
+      kind = path.startsWith("/") ? (path === process.execPath ? "binary" : path.includes(".so") ? "libraries" : "files") : path || (sizeMiB >= 64 ? "anon ≥64 MiB" : sizeMiB >= 4 ? "anon 4–64 MiB" : "anon < 4 MiB");
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]);
+  }
+  return out;
 }

@@ -289,14 +289,15 @@ export class LabTalosNodes {
     if (!vm || vm.status !== "running" || !vm.boot) return;
     const userData = vm.boot.cidata?.files["/user-data"];
     const talosImage = vm.boot.guest?.os === "talos";
-    if (!isTalosUserData(userData) && !talosImage) return; // another OS: not ours
+    const talosUserData = isTalosUserData(userData);
+    if (!talosUserData && !talosImage) return; // another OS: not ours
     const existing = this.#running.get(vmid);
     if (existing) await this.#halt(existing, false);
 
     if (!restored) this.#console(vmid, `booting Talos (VM ${vmid}, platform nocloud, cidata from ${vm.boot.cidata?.source ?? "nowhere"})`);
     let boot: TalosBoot;
     try {
-      if (!isTalosUserData(userData) && userData?.trim()) {
+      if (!talosUserData && userData?.trim()) {
         throw new TalosBootError("user-data is not a Talos machine config (cloud-config is not supported); entering maintenance mode");
       }
       boot = readTalosBoot(this.#o.pve, vm);

@@ -40,6 +40,7 @@ export class Registry {
 
   /** Behaviour of the kinds the appliance ships, by CRD name (conversion, admission). */
   readonly #bundledHooks: Map<string, KindHooks>;
+  readonly #lookups = new Map<string, unknown>();
 
   constructor(store: ObjectStore, bundledHooks: Map<string, KindHooks> = new Map(), extraBuiltins: ResourceDefinition[] = []) {
     this.#bundledHooks = bundledHooks;
@@ -94,22 +95,32 @@ export class Registry {
   }
 
   byKind(group: string, version: string, kind: string): Resolved | undefined {
-    for (const r of this.all()) {
-      if (r.group !== group || r.kind !== kind) continue;
-      const v = r.version(version);
-      if (v?.served) return { resource: r, version: v };
-    }
-    return undefined;
+    return this.#memo(`kind\0${group}\0${version}\0${kind}`, () => {
+      for (const r of this.all()) {
+        if (r.group !== group || r.kind !== kind) continue;
+        const v = r.version(version);
+        if (v?.served) return { resource: r, version: v };
+      }
+      return undefined;
+    });
   }
 
   /** A served resource of this group and kind, whatever the version (owner references). */
   byGroupKind(group: string, kind: string): Resource | undefined {
-    return this.all().find((r) => r.group === group && r.kind === kind && !r.storage && !r.hooks?.virtualCreate);
+    return this.#memo(`groupkind\0${group}\0${kind}`, () => this.all().find((r) => r.group === group && r.kind === kind && !r.storage && !r.hooks?.virtualCreate));
   }
 
   /** The resource stored under a store key prefix (`configmaps`, `clusters.cluster.x-k8s.io`). */
   byQualified(qualified: string): Resource | undefined {
-    return this.all().find((r) => r.qualified === qualified && !r.storage);
+    return this.#memo(`qualified\0${qualified}`, () => this.all().find((r) => r.qualified === qualified && !r.storage));
+  }
+
+  /** Lookups by kind run on every controller read: answered from a map until the served set changes. */
+  #memo<T>(key: string, find: () => T): T {
+    if (this.#lookups.has(key)) return this.#lookups.get(key) as T;
+    const found = find();
+    this.#lookups.set(key, found);
+    return found;
   }
 
   /** Whether the CRD defining `resource` is being deleted (its objects may not be created). */
@@ -163,6 +174,7 @@ export class Registry {
       }
     }
     this.#byPath = next;
+    this.#lookups.clear();
     this.#generation++;
     for (const l of this.#listeners) l();
   }

@@ -9,7 +9,7 @@ import type { Resolved } from "../registry/registry.ts";
 import { toVersion } from "../registry/rest/codec.ts";
 import { parseRow, type RestDeps } from "../registry/rest/deps.ts";
 import type { Change } from "../store/store.ts";
-import { cloneData } from "../lib/clone.ts";
+import { registerMemoryReporter, type MemoryReport } from "../daemon/memory-reporters.ts";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 export type InformerHandler = (type: EventType, obj: KObject, old: KObject | undefined) => void;
@@ -92,11 +92,19 @@ export class Informer {
     return this.#cache.size;
   }
 
+  /**
+   * The cached form of a stored object: in this informer's version, without managedFields (no
+   * controller reads them, and writes keep the stored ones, as upstream's caches strip them),
+   * and frozen — shared with every reader, so a reader changing it fails loudly instead of
+   * corrupting the cache. `stored` must be this informer's own copy.
+   */
   #present(stored: KObject): KObject {
-    // Shared with every reader: frozen, so a reader changing it fails loudly instead of
-    // corrupting the cache. Converted copies are private; same-version objects are the store's.
-    const obj = toVersion(this.resolved.resource, stored, this.resolved.version.name);
-    return obj === stored ? deepFreeze(cloneData(stored)) : deepFreeze(obj);
+    let obj = toVersion(this.resolved.resource, stored, this.resolved.version.name);
+    if (obj.metadata.managedFields) {
+      const { managedFields: _, ...metadata } = obj.metadata;
+      obj = { ...obj, metadata };
+    }
+    return deepFreeze(obj);
   }
 
   #apply(c: Change): void {
@@ -106,11 +114,12 @@ export class Informer {
     if (c.type === "DELETED") {
       if (!old) return;
       this.#remove(key, old);
-      const last = this.#present(c.object);
+      const last = this.#present(JSON.parse(c.body) as KObject);
       for (const h of this.#handlers) h("DELETED", last, old);
       return;
     }
-    const obj = this.#present(c.object);
+    // Parsed afresh (native, cheaper than a deep copy of the shared c.object): the informer's own copy.
+    const obj = this.#present(JSON.parse(c.body) as KObject);
     if (old) this.#remove(key, old);
     this.#put(obj);
     const type: EventType = old ? "MODIFIED" : "ADDED";
@@ -153,7 +162,20 @@ function addTo(index: Map<string, Set<string>>, value: string, key: string): voi
 /** One informer per resource and version, shared by the controllers that watch it. */
 export class InformerFactory {
   #informers = new Map<string, Informer>();
-  constructor(private readonly d: RestDeps) {}
+  readonly #unregister: () => void;
+  constructor(private readonly d: RestDeps) {
+    this.#unregister = registerMemoryReporter("informers", () => this.#report());
+  }
+
+  #report(): MemoryReport {
+    const out: MemoryReport = {};
+    for (const [key, inf] of this.#informers) {
+      let bytes = 0;
+      for (const o of inf.list()) bytes += JSON.stringify(o).length;
+      out[key] = `${inf.size} objects, ${(bytes / 1048576).toFixed(2)} MiB as JSON`;
+    }
+    return out;
+  }
 
   /** The informer for `apiVersion`/`kind`; undefined when the kind is not served (yet). */
   forKind(apiVersion: string, kind: string): Informer | undefined {
@@ -170,8 +192,14 @@ export class InformerFactory {
     return inf;
   }
 
+  /** `<resource>@<version>` of every informer started so far. */
+  keys(): string[] {
+    return [...this.#informers.keys()];
+  }
+
   stop(): void {
     for (const inf of this.#informers.values()) inf.stop();
     this.#informers.clear();
+    this.#unregister();
   }
 }

@@ -184,6 +184,24 @@ describe("Informer", () => {
     expect(names("cluster=one", "default")).toEqual([]);
     expect(names("cluster=two", "default")).toEqual(["default/a", "default/b"]);
   });
+
+  it("caches objects without managedFields, and a write of a cached object keeps the stored ones", async () => {
+    const d = deps();
+    const m = new Manager(d);
+    const inf = m.informers.forKind("v1", "ConfigMap")!;
+    const client = m.client("writer");
+    await client.create(cm("a", { k: "v" }));
+    const stored = () => d.store.get("configmaps", "default", "a");
+    expect(JSON.parse(stored()!.body).metadata.managedFields).toEqual([expect.objectContaining({ manager: "writer", operation: "Update" })]);
+    const cached = inf.get("default", "a")!;
+    expect(cached.metadata.managedFields).toBeUndefined();
+    expect(Object.isFrozen(cached)).toBe(true);
+    const events: KObject[] = [];
+    inf.addHandler((t, o) => t === "MODIFIED" && events.push(o));
+    await client.update({ ...cached, data: { k: "w" } });
+    expect(events.map((o) => [o.data, o.metadata.managedFields])).toEqual([[{ k: "w" }, undefined]]);
+    expect(JSON.parse(stored()!.body).metadata.managedFields).toEqual([expect.objectContaining({ manager: "writer", operation: "Update" })]);
+  });
 });
 
 describe("patch helper and conditions", () => {

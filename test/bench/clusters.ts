@@ -28,7 +28,7 @@ import type { KObject } from "../../src/lib/kobject.ts";
 import { generateSecretsBundle } from "../../src/providers/talos/secrets.ts";
 import { Api } from "../harness/api.ts";
 import { startTestDaemon, tempDir } from "../harness/daemon.ts";
-import { median, now, procTimes, round } from "./common.ts";
+import { median, now, procTimes, round, threadTimes } from "./common.ts";
 
 const opts = JSON.parse(process.argv[2] ?? "{}") as { count?: number; keySamples?: number; timeoutS?: number };
 const COUNT = opts.count ?? 10;
@@ -243,6 +243,7 @@ try {
   const rev0 = await revision();
   const rec0 = await reconciles();
   const cpu0 = procTimes(String(pid));
+  const threads0 = threadTimes(String(pid));
   let peakRss = idle.rssMiB;
   const rssTimer = setInterval(() => {
     try {
@@ -285,6 +286,11 @@ try {
   const end = status(pid);
   peakRss = Math.max(peakRss, end.rssMiB);
   const daemonCpuMs = (procTimes(String(pid)) - cpu0) * 10;
+  // Ended threads' time is lost here, so the sum can fall short of daemonCpuMs.
+  const threads1 = threadTimes(String(pid));
+  const daemonCpuMsByThread = Object.fromEntries(
+    Object.entries(threads1).map(([k, v]) => [k, (v - (threads0[k] ?? 0)) * 10] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]),
+  );
   p.stop();
   const writes = (await revision()) - rev0;
   const rec1 = await reconciles();
@@ -308,6 +314,7 @@ try {
         halfAvailableMs: halfway.ms,
         perClusterMs: wallMs / COUNT,
         daemonCpuMs,
+        daemonCpuMsByThread,
         rss: { idleMiB: round(idle.rssMiB, 1), peakHwmMiB: round(end.hwmMiB, 1), peakSampledMiB: round(peakRss, 1), endMiB: round(end.rssMiB, 1) },
         writes,
         reconciles: Object.values(rolloutReconciles).reduce((a, b) => a + b, 0),

@@ -3,7 +3,7 @@
  * @module
  */
 import { spawn as nodeSpawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -282,6 +282,28 @@ export function procTimes(pid: string): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU ticks (utime + stime) of a process's threads, summed by thread name (digits dropped: "HeapHelper"). */
+export function threadTimes(pid: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[\d\s#:-]+$/, "") || "?";
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+      out[name] = (out[name] ?? 0) + f[11]! + f[12]!;
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
 
 /**

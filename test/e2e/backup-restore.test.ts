@@ -125,7 +125,7 @@ describe.skipIf(!binary)("backup, restore and export", () => {
     expect(mode(join(restored, "pki"))).toBe(0o700);
     expect(mode(join(restored, "pki", "ca.key"))).toBe(0o600);
     expect(mode(join(restored, "state.db"))).toBe(0o600);
-    expect(existsSync(join(restored, "lab", "pve-state.json"))).toBe(true);
+    expect(existsSync(join(restored, "lab", "pve-state.db"))).toBe(true);
     expect(existsSync(join(restored, "daemon.pid"))).toBe(false);
 
     const refused = await cli(["restore", archive, "--data-dir", restored]);

@@ -50,8 +50,10 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   writeFileSync(configPath, opts.config ?? "");
   const args = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--config", configPath, ...(opts.extraArgs ?? [])];
   const cmd = opts.binary ?? BUN;
-  // CAPX_DAEMON_CPU_PROF=<dir>: profile the daemon (markdown profile written on exit).
-  const prof = process.env.CAPX_DAEMON_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.CAPX_DAEMON_CPU_PROF}`] : [];
+  // CAPX_DAEMON_CPU_PROF=<dir>: profile the daemon (markdown profile written on exit; with
+  // CAPX_DAEMON_CPU_PROF_FORMAT=json a Chrome .cpuprofile instead, for scripts).
+  const profFlag = process.env.CAPX_DAEMON_CPU_PROF_FORMAT === "json" ? "--cpu-prof" : "--cpu-prof-md";
+  const prof = process.env.CAPX_DAEMON_CPU_PROF ? [profFlag, `--cpu-prof-dir=${process.env.CAPX_DAEMON_CPU_PROF}`] : [];
   const argv = opts.binary ? args : [...prof, join(REPO, "src/main.ts"), ...args];
   const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535", ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";

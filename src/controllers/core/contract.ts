@@ -38,7 +38,7 @@ function status(obj: KObject | undefined): Status {
 }
 
 /** The apiVersion a reference resolves to: the served storage version of its group and kind. */
-export function refApiVersion(client: Client, ref: ContractRef): string | undefined {
+export function refApiVersion(client: Client, ref: { apiGroup: string; kind: string; name?: string }): string | undefined {
   const r = client.deps.registry.byGroupKind(ref.apiGroup, ref.kind);
   if (!r) return undefined;
   return r.group ? `${r.group}/${r.storageVersion}` : r.storageVersion;

@@ -10,6 +10,7 @@
  * All carry the cluster-name label and a (non-controller) owner reference to the Cluster.
  * @module
  */
+import { memoByText } from "../../lib/memo.ts";
 import { parse, stringify } from "yaml";
 import type { KObject } from "../../lib/kobject.ts";
 import type { Contract } from "../../providers/talos/contract.ts";
@@ -50,10 +51,10 @@ export async function ensureSecretsBundle(client: Client, cluster: KObject, cont
   const ns = cluster.metadata.namespace!;
   const name = `${cluster.metadata.name}-talos`;
   const existing = getSecret(client, ns, name);
-  if (existing) return parseSecretsBundle(secretValue(existing, "bundle"));
+  if (existing) return readSecretsBundle(secretValue(existing, "bundle"));
   const bundle = await generateSecretsBundle(contract);
   const stored = await createOrGet(client, secretShell(cluster, name, { bundle: encodeSecretsBundle(bundle) }, "Opaque"));
-  return parseSecretsBundle(secretValue(stored, "bundle"));
+  return readSecretsBundle(secretValue(stored, "bundle"));
 }
 
 /** `<cluster>-ca` from the bundle's Kubernetes CA (left alone when it exists). */
@@ -90,9 +91,11 @@ export interface Talosconfig {
   contexts: Record<string, TalosconfigContext>;
 }
 
-export function parseTalosconfig(text: string): Talosconfig {
-  return parse(text) as Talosconfig;
-}
+/** A talosconfig's YAML, parsed once per text (read on every reconcile); frozen. */
+export const parseTalosconfig = memoByText((text: string) => parse(text) as Talosconfig);
+
+/** A stored secrets bundle, parsed once per text; frozen. */
+export const readSecretsBundle = memoByText(parseSecretsBundle);
 
 /** Talos labels its Ed25519 keys `ED25519 PRIVATE KEY`; talosctl configs carry them that way. */
 const talosKeyLabel = (pem: string) => pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, "-----$1 ED25519 PRIVATE KEY-----");
@@ -111,8 +114,9 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
     const cfg = parseTalosconfig(secretValue(existing, "talosconfig"));
     const ctx = cfg.contexts?.[cfg.context];
     if (ctx && (ctx.endpoints ?? []).join(",") !== endpoints.join(",")) {
-      ctx.endpoints = endpoints;
-      await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(cfg)) } });
+      const next: Talosconfig = { ...cfg, contexts: { ...cfg.contexts, [cfg.context]: { ...ctx, endpoints } } };
+      await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(next)) } });
+      return next;
     }
     return cfg;
   }

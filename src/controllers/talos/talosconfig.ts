@@ -18,7 +18,7 @@ import { buildBootstrapData } from "../../providers/talos/bootstrap-data.ts";
 import { ContractError, DEFAULT_CONTRACT, contractString, parseContract } from "../../providers/talos/contract.ts";
 import { GenerateError, type ConfigDocument } from "../../providers/talos/generate.ts";
 import { PatchError, type JsonPatchOperation } from "../../providers/talos/patch.ts";
-import { parseSecretsBundle, SecretsBundleError } from "../../providers/talos/secrets.ts";
+import { SecretsBundleError } from "../../providers/talos/secrets.ts";
 import { encodeDocuments, YamlDocumentError } from "../../providers/talos/yaml.ts";
 import type { Client } from "../../runtime/client.ts";
 import { setCondition } from "../../runtime/conditions.ts";
@@ -27,7 +27,7 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
-import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig } from "./cluster-secrets.ts";
+import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
 import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, secretValue, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import { cloneData } from "../../lib/clone.ts";
 
@@ -140,7 +140,7 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
   // Already written: keep the shared talosconfig endpoints current, nothing else.
   if (status.dataSecretName && getSecret(client, ns, status.dataSecretName)) {
     if (machine.metadata.labels && CONTROL_PLANE_LABEL in machine.metadata.labels && getSecret(client, ns, `${clusterName}-talos`)) {
-      await ensureTalosconfig(client, cluster, parseSecretsBundle(secretValue(getSecret(client, ns, `${clusterName}-talos`), "bundle")));
+      await ensureTalosconfig(client, cluster, readSecretsBundle(secretValue(getSecret(client, ns, `${clusterName}-talos`), "bundle")));
     }
     if (!status.initialization?.dataSecretCreated) {
       status.initialization = { dataSecretCreated: true };

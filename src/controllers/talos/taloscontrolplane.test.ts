@@ -21,7 +21,8 @@ beforeAll(async () => {
     spec: {
       replicas: 3,
       version: "v1.33.1",
-      infrastructureTemplate: { apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", name: "cp-tmpl" },
+      // the version users' upstream templates name; read in the storage version (one cache, no conversion)
+      infrastructureTemplate: { apiVersion: "infrastructure.cluster.x-k8s.io/v1alpha1", kind: "ProxmoxMachineTemplate", name: "cp-tmpl" },
       controlPlaneConfig: { controlplane: { generateType: "controlplane", talosVersion: "v1.13" } },
     },
   });
@@ -75,6 +76,8 @@ describe("TalosControlPlane controller", () => {
     const tmpl = env.client.get({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", namespace: NS, name: "cp-tmpl" })!;
     expect(tmpl.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "Cluster", name: CLUSTER })]);
     expect(tmpl.metadata.ownerReferences![0]!.controller).toBeFalsy();
+
+    expect(env.m.informers.keys().filter((k) => k.endsWith("@v1alpha1"))).toEqual([]);
 
     const st = tcpStatus();
     expect(st).toMatchObject({ replicas: 3, readyReplicas: 3, unavailableReplicas: 0, initialized: true, ready: true, bootstrapped: true });

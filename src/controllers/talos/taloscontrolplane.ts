@@ -22,11 +22,10 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
-import { parseSecretsBundle } from "../../providers/talos/secrets.ts";
-import { ensureTalosconfig, parseTalosconfig } from "./cluster-secrets.ts";
+import { ensureTalosconfig, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import type { TalosControllersEnv } from "./index.ts";
-import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, type TalosControlPlaneSpec } from "./tcp-machines.ts";
+import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, templateApiVersion, type TalosControlPlaneSpec } from "./tcp-machines.ts";
 import { ensureControlPlaneKubeconfig } from "./tcp-kubeconfig.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./tcp-plan.ts";
 import { TalosNodes } from "./tcp-talos.ts";
@@ -80,7 +79,7 @@ const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 async function ownInfrastructureTemplate(client: Client, cluster: KObject, spec: TalosControlPlaneSpec, ns: string): Promise<void> {
   const ref = spec.infrastructureTemplate;
   if (!ref?.apiVersion || !ref.kind?.endsWith("Template") || !ref.name) return;
-  const tmpl = client.get({ apiVersion: ref.apiVersion, kind: ref.kind, namespace: ns, name: ref.name });
+  const tmpl = client.get({ apiVersion: templateApiVersion(client, { apiVersion: ref.apiVersion, kind: ref.kind }), kind: ref.kind, namespace: ns, name: ref.name });
   if (!tmpl) return;
   const after = cloneData(tmpl);
   if (ensureOwnerRef(after, cluster, false)) await patchObject(client, tmpl, after, false);
@@ -210,7 +209,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
 
     // ---- report ----
     const bundle = getSecret(client, ns, `${clusterName}-talos`);
-    if (talosconfig && bundle) await ensureTalosconfig(client, cluster, parseSecretsBundle(secretValue(bundle, "bundle")));
+    if (talosconfig && bundle) await ensureTalosconfig(client, cluster, readSecretsBundle(secretValue(bundle, "bundle")));
     status.initialized = Boolean(status.bootstrapped);
     if (status.initialized) {
       const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);

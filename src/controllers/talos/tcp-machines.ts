@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
-import { CAPI_VERSION, CLONED_FROM_GROUPKIND, CLONED_FROM_NAME, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, groupOf, ownerRefTo } from "../core/contract.ts";
+import { CAPI_VERSION, CLONED_FROM_GROUPKIND, CLONED_FROM_NAME, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, groupOf, ownerRefTo, refApiVersion } from "../core/contract.ts";
 import { BOOTSTRAP_GROUP, CONTROL_PLANE_NAME_LABEL, TALOSCONFIG_VERSION } from "./common.ts";
 import { cloneData } from "../../lib/clone.ts";
 
@@ -54,6 +54,14 @@ export function desiredTalosConfigSpec(spec: TalosControlPlaneSpec): Record<stri
   return out;
 }
 
+/**
+ * The version `ref`'s kind is read in: its group's storage version, so every reader shares one
+ * cache and nothing is converted; the written version when the kind is not served.
+ */
+export function templateApiVersion(client: Client, ref: { apiVersion: string; kind: string }): string {
+  return refApiVersion(client, { apiGroup: groupOf(ref.apiVersion), kind: ref.kind }) ?? ref.apiVersion;
+}
+
 /** Whether a machine matches the spec: Kubernetes version, Talos config, infrastructure template. */
 export function machineUpToDate(client: Client, spec: TalosControlPlaneSpec, machine: KObject): boolean {
   if ((machine.spec as { version?: string }).version !== spec.version) return false;
@@ -64,7 +72,7 @@ export function machineUpToDate(client: Client, spec: TalosControlPlaneSpec, mac
   const infraRef = (machine.spec as { infrastructureRef?: { apiGroup?: string; kind?: string; name?: string } }).infrastructureRef;
   const tmpl = spec.infrastructureTemplate;
   if (infraRef && tmpl?.apiVersion && tmpl.kind) {
-    const infra = client.getShared({ apiVersion: tmpl.apiVersion, kind: infraRef.kind!, namespace: ns, name: infraRef.name! });
+    const infra = client.getShared({ apiVersion: templateApiVersion(client, { apiVersion: tmpl.apiVersion, kind: infraRef.kind! }), kind: infraRef.kind!, namespace: ns, name: infraRef.name! });
     const from = infra?.metadata.annotations?.[CLONED_FROM_NAME];
     if (infra && from !== undefined && from !== tmpl.name) return false;
   }
@@ -77,7 +85,7 @@ export async function createControlPlaneMachine(client: Client, tcp: KObject, cl
   const ns = tcp.metadata.namespace!;
   const tmplRef = spec.infrastructureTemplate;
   if (!tmplRef?.apiVersion || !tmplRef.kind || !tmplRef.name) throw new Error("spec.infrastructureTemplate must name apiVersion, kind and name");
-  const template = client.get({ apiVersion: tmplRef.apiVersion, kind: tmplRef.kind, namespace: tmplRef.namespace ?? ns, name: tmplRef.name });
+  const template = client.get({ apiVersion: templateApiVersion(client, { apiVersion: tmplRef.apiVersion, kind: tmplRef.kind }), kind: tmplRef.kind, namespace: tmplRef.namespace ?? ns, name: tmplRef.name });
   if (!template) throw new Error(`failed to retrieve ${tmplRef.kind} ${ns}/${tmplRef.name}: not found`);
   const name = machineName(tcp.metadata.name!);
   const labels = controlPlaneLabels(cluster, tcp.metadata.name!);

@@ -2,6 +2,7 @@
  * Kubeconfig files with embedded credentials.
  * @module
  */
+import { memoByText } from "../../lib/memo.ts";
 import { parse } from "yaml";
 import { certInfo } from "./cert-info.ts";
 
@@ -61,16 +62,26 @@ export const RENEW_BEFORE_MS = 183 * 24 * 60 * 60 * 1000;
  */
 export function kubeconfigStale(text: string, server: string, now = Date.now(), proxy?: { url: string | undefined }): string | undefined {
   if (!text) return "missing";
+  const facts = kubeconfigFacts(text);
+  if (!facts) return "unreadable";
+  if (facts.server !== server) return "endpoint changed";
+  if (proxy && (facts.proxyUrl || undefined) !== (proxy.url || undefined)) return "lab proxy changed";
+  if (facts.notAfter === undefined) return "no client certificate";
+  return facts.notAfter - now < RENEW_BEFORE_MS ? "client certificate expires within six months" : undefined;
+}
+
+/** What staleness depends on, read once per kubeconfig text (controllers check it on every reconcile). */
+const kubeconfigFacts = memoByText((text: string): { server?: string; proxyUrl?: string; notAfter?: number } | undefined => {
   let cfg: { clusters?: { cluster?: { server?: string; "proxy-url"?: string } }[]; users?: { user?: { "client-certificate-data"?: string } }[] };
   try {
     cfg = parse(text) as typeof cfg;
   } catch {
-    return "unreadable";
+    return undefined;
   }
-  if (cfg.clusters?.[0]?.cluster?.server !== server) return "endpoint changed";
-  if (proxy && (cfg.clusters?.[0]?.cluster?.["proxy-url"] || undefined) !== (proxy.url || undefined)) return "lab proxy changed";
-  const crt = cfg.users?.[0]?.user?.["client-certificate-data"];
-  if (!crt) return "no client certificate";
-  const notAfter = certInfo(Buffer.from(crt, "base64").toString()).notAfter.getTime();
-  return notAfter - now < RENEW_BEFORE_MS ? "client certificate expires within six months" : undefined;
-}
+  const crt = cfg?.users?.[0]?.user?.["client-certificate-data"];
+  return {
+    server: cfg?.clusters?.[0]?.cluster?.server,
+    proxyUrl: cfg?.clusters?.[0]?.cluster?.["proxy-url"],
+    notAfter: crt ? certInfo(Buffer.from(crt, "base64").toString()).notAfter.getTime() : undefined,
+  };
+});

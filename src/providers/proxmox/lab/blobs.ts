@@ -1,16 +1,15 @@
 /**
- * Write-once blobs of the lab state (DATA_DIR/lab/blobs/<sha256>): the cloud-init files a VM
- * booted with and a cloud-init drive's ISO content — about 12 KB each per VM, which would
- * otherwise be serialised again with the whole state on every acknowledged change. The state
- * file names them by hash; a blob is written before the state that names it, and removed only
- * after a state that no longer names it is on disk.
+ * Write-once blobs of the lab state: the cloud-init files a VM booted with and a cloud-init
+ * drive's ISO content — about 12 KB each per VM, which would otherwise be serialised again with
+ * their VM on every change of it. They live in the state database (table `blobs`, by sha256), so
+ * a blob and the entry naming it are written in the same transaction, and a backup's snapshot
+ * holds both. A blob no entry names any more is removed in the write that drops the last name.
  *
  * A file set becomes immutable (frozen) once stored: it is only ever replaced, never edited.
  * @module
  */
+import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
 export type Files = Record<string, string>;
 
@@ -18,21 +17,18 @@ export class BlobStore {
   readonly #known = new Set<string>();
   readonly #hashOf = new WeakMap<object, string>();
 
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const f of readdirSync(dir)) if (/^[0-9a-f]{64}$/.test(f)) this.#known.add(f);
+  constructor(private readonly db: Database) {
+    for (const row of db.query<{ hash: string }, []>("SELECT hash FROM blobs").all()) this.#known.add(row.hash);
   }
 
-  /** The hash naming `files`, written to disk the first time it is seen. */
+  /** The hash naming `files`, stored the first time it is seen (call inside the write's transaction). */
   put(files: Files): string {
     const cached = this.#hashOf.get(files);
     if (cached) return cached;
     const text = JSON.stringify(files);
     const hash = createHash("sha256").update(text).digest("hex");
     if (!this.#known.has(hash)) {
-      const tmp = join(this.dir, `${hash}.tmp`);
-      writeFileSync(tmp, text, { mode: 0o600 });
-      renameSync(tmp, join(this.dir, hash));
+      this.db.query("INSERT OR IGNORE INTO blobs (hash, body) VALUES (?, ?)").run(hash, text);
       this.#known.add(hash);
     }
     this.#hashOf.set(Object.freeze(files), hash);
@@ -40,20 +36,23 @@ export class BlobStore {
   }
 
   get(hash: string): Files {
-    const files = JSON.parse(readFileSync(join(this.dir, hash), "utf8")) as Files;
+    const row = this.db.query<{ body: string }, [string]>("SELECT body FROM blobs WHERE hash = ?").get(hash);
+    if (!row) throw new Error(`lab state: blob ${hash} is missing`);
+    const files = JSON.parse(row.body) as Files;
     this.#hashOf.set(Object.freeze(files), hash);
     return files;
   }
 
-  /** Removes the blobs `live` does not name (call once the state naming `live` is written). */
+  has(hash: string): boolean {
+    return this.#known.has(hash);
+  }
+
+  /** Removes the blobs `live` does not name (inside the write that stopped naming them). */
   sweep(live: Set<string>): void {
+    const del = this.db.query("DELETE FROM blobs WHERE hash = ?");
     for (const hash of this.#known) {
       if (live.has(hash)) continue;
-      try {
-        unlinkSync(join(this.dir, hash));
-      } catch {
-        // already gone
-      }
+      del.run(hash);
       this.#known.delete(hash);
     }
   }

@@ -175,7 +175,7 @@ const intToIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join("
 
 function staticAddressesInUse(host: LabHost): Set<string> {
   const used = new Set<string>();
-  for (const vm of Object.values(host.state.vms)) {
+  for (const vm of Object.values(host.plain.vms)) {
     const files = vm.boot?.cidata?.files;
     const text = files?.["/network-config"];
     if (!text) continue;

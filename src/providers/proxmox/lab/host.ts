@@ -40,6 +40,8 @@ export class LabHost {
     public lat: LabLatencies,
     public faults: LabFaults,
     private readonly file: StateFile,
+    /** The same state untracked: for read-only scans over every VM, volume or task (no proxy per read). */
+    readonly plain: LabState = state,
   ) {
     this.dice = new Dice(faults.seed);
     this.serial = new SerialConsoles(dir);

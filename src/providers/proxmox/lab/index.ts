@@ -115,13 +115,13 @@ export function createLabPve(o: LabPveOptions): LabPve {
   mkdirSync(dir, { recursive: true });
   const inventory = typeof o.inventory === "string" ? loadInventory(o.inventory) : normalizeInventory(o.inventory ?? DEFAULT_INVENTORY);
   const faults = { ...NO_FAULTS, ...o.faults };
-  const file = new StateFile(join(dir, "pve-state.json"));
+  const file = new StateFile(join(dir, "pve-state.db"));
   const seedDice = new Dice(faults.seed ^ 0x5eed);
   const state = file.load() ?? initialState(inventory, Date.now(), () => seedDice.next());
   state.tokens ??= {};
   for (const n of inventory.nodes) state.nodeBoot[n.name] ??= Date.now();
   const tracker = new StateTracker();
-  const host = new LabHost(dir, inventory, tracker.track(state), { ...LAB_LATENCIES, ...o.latencies }, faults, file);
+  const host = new LabHost(dir, inventory, tracker.track(state), { ...LAB_LATENCIES, ...o.latencies }, faults, file, state);
   file.bind(() => state, tracker);
   host.tasks = new TaskEngine(host, WORKERS);
   const api = new LabApi(host, buildRouter(), new AccessLog(join(dir, "pve-access.log")));

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LabState } from "./state.ts";
-import { StateFile } from "./store.ts";
+import { readStoredState, StateFile } from "./store.ts";
 import { testLab, waitFor, type TestLab } from "./testing.ts";
 
 const labs: TestLab[] = [];
@@ -27,7 +27,7 @@ describe("lab state is hardware", () => {
     await waitFor(async () => (await a.ok<Record<string, string>>("GET", "/nodes/pve1/qemu/700/config")).ide2, 5000, "first disk");
     await a.lab.stop();
     labs.pop();
-    expect(existsSync(join(a.dataDir, "lab", "pve-state.json"))).toBe(true);
+    expect(existsSync(join(a.dataDir, "lab", "pve-state.db"))).toBe(true);
 
     const b = open({ dataDir: a.dataDir, latencies });
     // the task is still running and the VM still locked
@@ -61,7 +61,7 @@ describe("lab state is hardware", () => {
     expect(b.lab.token).toBe(a.lab.token);
   });
 
-  test("cloud-init files are write-once blobs beside the state, read back on load, removed with their VM", async () => {
+  test("cloud-init files are write-once blobs of the state, read back on load, removed with their VM", async () => {
     const a = open({ latencies: { startMs: 0, diskCopyMs: 0 } });
     await a.waitTask(await a.ok<string>("POST", "/nodes/pve1/qemu/9001/clone", { newid: 720, full: 1 }));
     await a.ok("PUT", "/nodes/pve1/qemu/720/config", { ipconfig0: "ip=10.10.0.72/24,gw=10.10.0.1" });
@@ -69,13 +69,13 @@ describe("lab state is hardware", () => {
     const booted = a.lab.host.vm(720)!.boot!.cidata!;
     expect(booted.files["/network-config"]).toContain("10.10.0.72");
     a.lab.flush();
-    const raw = readFileSync(join(a.dataDir, "lab", "pve-state.json"), "utf8");
-    const stored = (JSON.parse(raw) as { vms: Record<string, { boot: { cidata: { filesBlob?: string; files?: unknown } } }> }).vms["720"]!.boot.cidata;
+    const statePath = join(a.dataDir, "lab", "pve-state.db");
+    const before = readStoredState(statePath);
+    const stored = (before.state as { vms: Record<string, { boot: { cidata: { filesBlob?: string; files?: unknown } } }> }).vms["720"]!.boot.cidata;
     expect(stored.files).toBeUndefined();
     expect(stored.filesBlob).toMatch(/^[0-9a-f]{64}$/);
-    expect(raw.includes("/network-config")).toBe(false); // the state file no longer carries the files
-    const blob = join(a.dataDir, "lab", "blobs", stored.filesBlob!);
-    expect(JSON.parse(readFileSync(blob, "utf8"))).toEqual(booted.files);
+    expect(JSON.stringify(before.state).includes("/network-config")).toBe(false); // the VM's entry no longer carries the files
+    expect(before.blob(stored.filesBlob!)).toEqual(booted.files);
     await a.lab.stop();
     labs.pop();
 
@@ -84,7 +84,7 @@ describe("lab state is hardware", () => {
     await b.waitTask(await b.ok<string>("POST", "/nodes/pve1/qemu/720/status/stop"));
     await b.waitTask(await b.ok<string>("DELETE", "/nodes/pve1/qemu/720"));
     await b.ok("PUT", "/nodes/pve1/qemu/9001/config", { description: "a later change writes the state again" });
-    expect(existsSync(blob)).toBe(false);
+    expect(readStoredState(statePath).blob(stored.filesBlob!)).toBeUndefined();
   });
 
   test("every request is in the access log", async () => {
@@ -108,9 +108,9 @@ describe("lab state is hardware", () => {
 });
 
 describe("an acknowledged change is on disk (the daemon may die right after the answer)", () => {
-  const onDisk = (t: TestLab) => JSON.parse(readFileSync(join(t.dataDir, "lab", "pve-state.json"), "utf8")) as { vms: Record<string, { config: Record<string, string> }> };
+  const onDisk = (t: TestLab) => readStoredState(join(t.dataDir, "lab", "pve-state.db")).state as { vms: Record<string, { config: Record<string, string> }> };
 
-  test("a config change is in pve-state.json when its answer arrives, with no flush or stop", async () => {
+  test("a config change is in pve-state.db when its answer arrives, with no flush or stop", async () => {
     const t = open();
     await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/9000/clone", { newid: 710, name: "acked" }));
     await t.ok("PUT", "/nodes/pve1/qemu/710/config", { cores: 7, description: "acknowledged" });
@@ -120,7 +120,7 @@ describe("an acknowledged change is on disk (the daemon may die right after the 
   test("a large state: answers wait for one shared write (group commit) and find it there", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lab-state-"));
     try {
-      const file = new StateFile(join(dir, "state.json"));
+      const file = new StateFile(join(dir, "state.db"));
       let value = 0;
       file.bind(() => {
         const end = performance.now() + 8; // a write slower than the synchronous threshold
@@ -138,7 +138,7 @@ describe("an acknowledged change is on disk (the daemon may die right after the 
       await Promise.resolve();
       expect(settled).toBe(false); // not written in this turn
       await Promise.all([a, b]);
-      expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).value).toBe(2);
+      expect(readStoredState(join(dir, "state.db")).state.value).toBe(2);
       file.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_INVENTORY, normalizeInventory } from "./inventory.ts";
 import { initialState, type LabState, type VmRecord } from "./state.ts";
 import { StateTracker } from "./state-tracker.ts";
-import { StateFile } from "./store.ts";
+import { readStoredState, StateFile } from "./store.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -18,9 +18,9 @@ function lab(): { raw: LabState; state: LabState; tracker: StateTracker; file: S
   const raw = initialState(normalizeInventory(DEFAULT_INVENTORY), 1_700_000_000_000, () => 0.5);
   const tracker = new StateTracker();
   const state = tracker.track(raw);
-  const file = new StateFile(join(dir, "pve-state.json"));
+  const file = new StateFile(join(dir, "pve-state.db"));
   file.bind(() => raw, tracker);
-  return { raw, state, tracker, file, read: () => JSON.parse(readFileSync(file.path, "utf8")) as LabState };
+  return { raw, state, tracker, file, read: () => readStoredState(file.path).state as unknown as LabState };
 }
 
 const vm = (vmid: number): VmRecord => ({ vmid, node: "pve1", config: { name: `vm${vmid}` }, pending: {}, pendingDelete: [], status: "stopped", createdAt: 1 });
@@ -57,7 +57,7 @@ describe("lab state tracker", () => {
     expect(structuredClone(raw.vms["102"]).config.name).toBe("renamed");
   });
 
-  test("a write serialises only the entries that changed, and the file reads back as the whole state", () => {
+  test("a write serialises only the entries that changed, and the database reads back as the whole state", () => {
     const { raw, state, file, read } = lab();
     for (let i = 0; i < 50; i++) state.vms[String(200 + i)] = vm(200 + i);
     file.flush();
@@ -87,5 +87,35 @@ describe("lab state tracker", () => {
     expect(file.lastSerialised).toBe(1);
     expect((read().vms["300"]!.boot!.cidata as { filesBlob?: string }).filesBlob).toBe(blob);
     expect(file.blobs.get(blob!)).toEqual(raw.vms["300"]!.boot!.cidata!.files);
+    // gone with the last entry naming it, in the same write
+    delete state.vms["300"];
+    file.flush();
+    expect(readStoredState(file.path).blob(blob!)).toBeUndefined();
+    file.close();
+  });
+
+  test("a state kept by an earlier version in pve-state.json and blobs/ is moved in, then those files go", () => {
+    const dir = mkdtempSync(join(tmpdir(), "capx-legacy-"));
+    dirs.push(dir);
+    const files = { "/user-data": "#cloud-config\n" };
+    const text = JSON.stringify(files);
+    const hash = new Bun.CryptoHasher("sha256").update(text).digest("hex");
+    mkdirSync(join(dir, "blobs"));
+    writeFileSync(join(dir, "blobs", hash), text);
+    const legacy = { ...initialState(normalizeInventory(DEFAULT_INVENTORY), 1_700_000_000_000, () => 0.5), nextPid: 77 };
+    legacy.vms["300"] = { ...vm(300), boot: { cidata: { source: "local:iso/x.iso", filesBlob: hash } } } as unknown as VmRecord;
+    writeFileSync(join(dir, "pve-state.json"), JSON.stringify(legacy));
+    const file = new StateFile(join(dir, "pve-state.db"));
+    const loaded = file.load()!;
+    expect(loaded.nextPid).toBe(77);
+    expect(loaded.vms["300"]!.boot!.cidata!.files).toEqual(files);
+    file.bind(() => loaded);
+    file.flush();
+    file.close();
+    expect(existsSync(join(dir, "pve-state.json"))).toBe(false);
+    expect(existsSync(join(dir, "blobs"))).toBe(false);
+    const again = new StateFile(join(dir, "pve-state.db"));
+    expect(again.load()).toEqual(JSON.parse(JSON.stringify(loaded)));
+    again.close();
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Everything the lab PVE remembers, as plain JSON (persisted as DATA_DIR/lab/pve-state.json):
+ * Everything the lab PVE remembers, as plain JSON (persisted entry by entry in DATA_DIR/lab/pve-state.db):
  * VM configs as PVE keeps them (`key: value` strings, a [PENDING] section), volumes per storage,
  * tasks, guest runtime, DHCP leases and the history `/cluster/resources` lags behind.
  * @module

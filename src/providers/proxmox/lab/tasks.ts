@@ -311,7 +311,7 @@ export class TaskEngine {
   }
 
   #prune(node: string): void {
-    const finished = Object.values(this.host.state.tasks).filter((t) => t.node === node && t.status === "stopped");
+    const finished = Object.values(this.host.plain.tasks).filter((t) => t.node === node && t.status === "stopped");
     if (finished.length <= KEEP_FINISHED) return;
     finished.sort((a, b) => a.starttime - b.starttime || a.pid - b.pid);
     for (const t of finished.slice(0, finished.length - KEEP_FINISHED)) delete this.host.state.tasks[t.upid];

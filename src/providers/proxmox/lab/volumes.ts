@@ -39,7 +39,7 @@ export function findVolume(host: LabHost, node: string, volid: string): { storag
 
 export function usedBytes(host: LabHost, storage: StorageSpec, node: string): number {
   let used = 0;
-  for (const v of Object.values(host.state.volumes)) {
+  for (const v of Object.values(host.plain.volumes)) {
     if (v.storage !== storage.id || (!storage.shared && v.node !== node)) continue;
     used += v.parent && storage.type !== "dir" && storage.type !== "nfs" ? 0 : v.size;
   }
@@ -85,7 +85,7 @@ export function targetFormat(storage: StorageSpec, wanted?: string): VolumeRecor
 /** First free `vm-<vmid>-disk-<n>` on the storage (as PVE's find_free_diskname). */
 function freeDiskName(host: LabHost, storage: StorageSpec, node: string, vmid: number, format: string): string {
   const taken = new Set<string>();
-  for (const v of Object.values(host.state.volumes)) {
+  for (const v of Object.values(host.plain.volumes)) {
     if (v.storage !== storage.id || (!storage.shared && v.node !== node)) continue;
     taken.add(v.volname.split("/").pop()!.replace(/\.\w+$/, ""));
   }
@@ -145,7 +145,7 @@ export function linkClone(host: LabHost, storage: StorageSpec, node: string, bas
 /** Volids of linked clones depending on a base volume. */
 export function linkedChildren(host: LabHost, storage: StorageSpec, node: string, baseVolname: string): string[] {
   const baseVolid = `${storage.id}:${baseVolname}`;
-  return Object.values(host.state.volumes)
+  return Object.values(host.plain.volumes)
     .filter((v) => v.parent === baseVolid && v.storage === storage.id && (storage.shared || v.node === node))
     .map((v) => `${v.storage}:${v.volname}`);
 }

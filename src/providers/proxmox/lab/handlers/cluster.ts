@@ -17,7 +17,7 @@ const HOST_OVERHEAD = 2048 * MiB;
 
 function nodeUsage(host: LabHost, node: string) {
   const spec = host.inv.nodes.find((n) => n.name === node)!;
-  const running = Object.values(host.state.vms).filter((v) => v.node === node && v.status === "running");
+  const running = Object.values(host.plain.vms).filter((v) => v.node === node && v.status === "running");
   const mem = HOST_OVERHEAD + running.reduce((n, v) => n + memoryMiB(v.config.memory) * MiB, 0);
   const cores = running.reduce((n, v) => n + Number(v.config.cores ?? 1) * Number(v.config.sockets ?? 1), 0);
   return {
@@ -67,7 +67,7 @@ function vmResource(host: LabHost, vm: VmRecord): Record<string, unknown> {
   // lock and tags are read from the config, not from the RRD data
   if (vm.config.lock) out.lock = vm.config.lock;
   if (vm.config.tags) out.tags = vm.config.tags;
-  const pool = Object.entries(host.state.pools).find(([, p]) => p.members.includes(vm.vmid));
+  const pool = Object.entries(host.plain.pools).find(([, p]) => p.members.includes(vm.vmid));
   if (pool) out.pool = pool[0];
   return out;
 }
@@ -75,7 +75,7 @@ function vmResource(host: LabHost, vm: VmRecord): Record<string, unknown> {
 const resources: Handler = (host, req) => {
   const type = req.params.type as string | undefined;
   const out: Record<string, unknown>[] = [];
-  if (!type || type === "vm") for (const vm of Object.values(host.state.vms).sort((a, b) => a.vmid - b.vmid)) out.push(vmResource(host, vm));
+  if (!type || type === "vm") for (const vm of Object.values(host.plain.vms).sort((a, b) => a.vmid - b.vmid)) out.push(vmResource(host, vm));
   if (!type || type === "node") {
     for (const n of host.inv.nodes) out.push({ id: `node/${n.name}`, type: "node", node: n.name, status: "online", level: "", "cgroup-mode": 2, ...nodeUsage(host, n.name), disk: 8 * 1024 ** 3, maxdisk: 100 * 1024 ** 3 });
   }
@@ -97,7 +97,7 @@ const nextid: Handler = (host, req) => {
     if (host.vm(wanted)) paramError({ vmid: `VM ${wanted} already exists` });
     return String(wanted);
   }
-  for (let id = 100; id < 1000000; id++) if (!host.vm(id)) return String(id);
+  for (let id = 100; id < 1000000; id++) if (!host.plain.vms[String(id)]) return String(id);
   return die("unable to get any free VMID in range [100, 999999]");
 };
 

@@ -134,7 +134,7 @@ function ownedVolumes(host: LabHost, d: DestroyData): string[] {
     }
   }
   if (d.unreferenced) {
-    for (const v of Object.values(host.state.volumes)) {
+    for (const v of Object.values(host.plain.volumes)) {
       if (v.vmid !== d.vmid || (v.node && v.node !== d.node)) continue;
       out.add(`${v.storage}:${v.volname}`);
     }

@@ -79,7 +79,7 @@ const content: Handler = (host, req) => {
   const vmid = req.params.vmid as number | undefined;
   const out: Record<string, unknown>[] = [];
   if ((!ctype || ctype === "images") && s.content.includes("images")) {
-    for (const v of Object.values(host.state.volumes)) {
+    for (const v of Object.values(host.plain.volumes)) {
       if (v.storage !== s.id || (!s.shared && v.node !== node)) continue;
       if (vmid !== undefined && v.vmid !== vmid) continue;
       out.push({ volid: `${s.id}:${v.volname}`, content: "images", format: v.format, size: v.size, used: v.parent ? 0 : v.size, vmid: v.vmid, ctime: v.ctime, ...(v.parent ? { parent: v.parent.split(":")[1] } : {}) });

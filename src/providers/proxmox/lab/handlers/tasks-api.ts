@@ -37,7 +37,7 @@ const list: Handler = (host, req) => {
   const p = req.params;
   const node = p.node as string;
   const source = (p.source as string | undefined) ?? "archive";
-  let tasks = Object.values(host.state.tasks).filter((t) => t.node === node);
+  let tasks = Object.values(host.plain.tasks).filter((t) => t.node === node);
   if (source === "archive") tasks = tasks.filter((t) => t.status === "stopped");
   if (source === "active") tasks = tasks.filter((t) => t.status === "running");
   if (p.vmid !== undefined) tasks = tasks.filter((t) => t.id === String(p.vmid));

@@ -17,7 +17,7 @@ import type { UpdatePlan } from "../config-update.ts";
 
 const list: Handler = (host, req) => {
   const node = req.params.node as string;
-  return Object.values(host.state.vms)
+  return Object.values(host.plain.vms)
     .filter((vm) => vm.node === node)
     .sort((a, b) => a.vmid - b.vmid)
     .map((vm) => {
