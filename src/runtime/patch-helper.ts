@@ -57,11 +57,30 @@ export async function patchObject(client: Client, before: KObject, after: KObjec
     latest = await client.patch(ref, "merge", patch);
     changed = true;
   }
-  if (hasStatus && !deepEqual(statusBefore, statusAfter)) {
-    latest = await client.patch(ref, "merge", { status: mergeDiff(statusBefore ?? {}, statusAfter ?? {}) }, { subresource: "status" });
+  const status = hasStatus ? observingOwnSpecWrite(statusAfter, before, latest) : statusAfter;
+  if (hasStatus && !deepEqual(statusBefore, status)) {
+    latest = await client.patch(ref, "merge", { status: mergeDiff(statusBefore ?? {}, status ?? {}) }, { subresource: "status" });
     changed = true;
   }
   return { object: latest, changed };
+}
+
+/**
+ * The status a reconcile computed, observing the spec it just wrote itself: where it says it
+ * observed the generation it started from (`observedGeneration`, top level and on conditions), it
+ * says the generation its own spec write produced. Without this each such write costs another
+ * status write and reconcile that only move observedGeneration up by one.
+ */
+export function observingOwnSpecWrite<T>(status: T, before: KObject, latest: KObject): T {
+  const from = before.metadata.generation;
+  const to = latest.metadata.generation;
+  if (from === undefined || to === undefined || from === to || !isPlainObject(status)) return status;
+  const out = { ...(status as Record<string, unknown>) };
+  if (out.observedGeneration === from) out.observedGeneration = to;
+  const advance = (list: unknown) =>
+    Array.isArray(list) ? list.map((c) => (isPlainObject(c) && c.observedGeneration === from ? { ...c, observedGeneration: to } : c)) : list;
+  if (Array.isArray(out.conditions)) out.conditions = advance(out.conditions);
+  return out as T;
 }
 
 function pickMeta(meta: KObject["metadata"]): Record<string, unknown> {

@@ -12,7 +12,7 @@ import { Store } from "../store/store.ts";
 import { getCondition, setCondition, setV1Beta1Condition } from "./conditions.ts";
 import { Controller, TerminalError, requestFor } from "./controller.ts";
 import { Manager } from "./manager.ts";
-import { mergeDiff, patchObject } from "./patch-helper.ts";
+import { mergeDiff, observingOwnSpecWrite, patchObject } from "./patch-helper.ts";
 import { WorkQueue, ItemExponentialLimiter, BucketLimiter } from "./workqueue.ts";
 
 const dirs: string[] = [];
@@ -230,6 +230,32 @@ describe("patch helper and conditions", () => {
     // empty optional strings are left out: the v1beta1 schema rejects an empty message or reason
     setV1Beta1Condition(o, { type: "Ready", status: "False", severity: "Info", reason: "Waiting", message: "" });
     expect((o.status as { deprecated: { v1beta1: { conditions: Record<string, unknown>[] } } }).deprecated.v1beta1.conditions[0]).not.toHaveProperty("message");
+  });
+
+  it("a status computed with the reconcile's own spec write observes the generation that write made (one status write, not two)", async () => {
+    const stored: KObject = { apiVersion: "x/v1", kind: "Thing", metadata: { name: "t", generation: 4 }, spec: { a: 1 }, status: { observedGeneration: 4, conditions: [{ type: "Ready", status: "False", observedGeneration: 4 }] } };
+    const writes: unknown[] = [];
+    const fake = {
+      async patch(_ref: unknown, _type: string, patch: Record<string, unknown>, opts?: { subresource?: string }) {
+        writes.push(patch);
+        if (opts?.subresource === "status") stored.status = { ...(stored.status as object), ...(patch.status as object) };
+        else {
+          stored.spec = { ...(stored.spec as object), ...(patch.spec as object) };
+          stored.metadata = { ...stored.metadata, generation: stored.metadata.generation! + 1 };
+        }
+        return structuredClone(stored);
+      },
+    } as unknown as Parameters<typeof patchObject>[0];
+    const before = structuredClone(stored);
+    const after = structuredClone(stored);
+    after.spec = { a: 2 };
+    setCondition(after, { type: "Ready", status: "True", reason: "Done" });
+    (after.status as { other?: { observedGeneration: number } }).other = { observedGeneration: 4 };
+    await patchObject(fake, before, after);
+    expect(writes).toHaveLength(2);
+    expect(stored.status).toMatchObject({ observedGeneration: 5, conditions: [{ type: "Ready", status: "True", observedGeneration: 5 }], other: { observedGeneration: 4 } });
+    // nothing to move when the spec did not change
+    expect(observingOwnSpecWrite(after.status, stored, stored)).toBe(after.status);
   });
 
   it("computes merge patches", () => {

@@ -100,6 +100,17 @@ export function clusterUnpaused(cluster: KObject, old: KObject | undefined, type
   return type === "MODIFIED" && Boolean(old && paused(old)) && !paused(cluster);
 }
 
+/**
+ * Upstream's ClusterPausedTransitionsOrInfrastructureProvisioned: a Cluster update that pauses or
+ * unpauses it, or in which `status.initialization.infrastructureProvisioned` becomes true (not its
+ * other status writes, which would reconcile the watcher again each time).
+ */
+export function clusterPausedTransitionsOrInfrastructureProvisioned(cluster: KObject, old: KObject | undefined, type: "ADDED" | "MODIFIED" | "DELETED"): boolean {
+  if (type !== "MODIFIED" || !old) return false;
+  const paused = (c: KObject) => (c.spec as { paused?: boolean } | undefined)?.paused === true;
+  return paused(old) !== paused(cluster) || (!clusterInfrastructureProvisioned(old) && clusterInfrastructureProvisioned(cluster));
+}
+
 export function ownerRefTo(owner: KObject, controller = false): OwnerReference {
   return {
     apiVersion: owner.apiVersion!,

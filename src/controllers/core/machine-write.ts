@@ -10,7 +10,7 @@
 import { deepEqual, type KObject } from "../../lib/kobject.ts";
 import type { Client } from "../../runtime/client.ts";
 import type { Condition, V1Beta1Condition } from "../../runtime/conditions.ts";
-import { mergeDiff, patchObject } from "../../runtime/patch-helper.ts";
+import { mergeDiff, observingOwnSpecWrite, patchObject } from "../../runtime/patch-helper.ts";
 import { cloneData } from "../../lib/clone.ts";
 
 export interface OwnedConditions {
@@ -63,7 +63,10 @@ export function mergeOwnedConditions<T extends { type: string; status: string }>
 export async function writeMachine(client: Client, before: KObject, after: KObject, owned: OwnedConditions): Promise<KObject> {
   let latest = before;
   const main = await patchObject(client, withoutStatus(before), withoutStatus(after));
-  if (main.changed) latest = main.object;
+  if (main.changed) {
+    latest = main.object;
+    after = { ...after, status: observingOwnSpecWrite(after.status, before, latest) };
+  }
   const ref = { apiVersion: after.apiVersion!, kind: after.kind!, namespace: after.metadata.namespace, name: after.metadata.name! };
   // From here to the patch call: synchronous (read latest, merge, write).
   const current = client.get(ref);

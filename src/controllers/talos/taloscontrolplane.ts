@@ -21,7 +21,7 @@ import { Controller, type ReconcileContext, type Request, type Result } from "..
 import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
-import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
+import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, clusterPausedTransitionsOrInfrastructureProvisioned, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
 import { ensureTalosconfig, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import type { TalosControllersEnv } from "./index.ts";
@@ -65,7 +65,9 @@ export function setupTalosControlPlaneController(m: Manager, env: TalosControlle
   }
   const clusters = m.informers.forKind(CAPI_VERSION, "Cluster");
   if (clusters) {
-    c.watchMapped(clusters, controlPlaneOfCluster("TalosControlPlane"));
+    // as upstream CACPPT: only pause transitions and the infrastructure becoming provisioned
+    const map = controlPlaneOfCluster("TalosControlPlane");
+    c.watchMapped(clusters, (o, old, type) => (clusterPausedTransitionsOrInfrastructureProvisioned(o, old, type) ? map(o) : []));
   }
   m.add(c);
   return c;

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import type { KObject } from "../../lib/kobject.ts";
+import { CAPI_VERSION, clusterPausedTransitionsOrInfrastructureProvisioned } from "../core/contract.ts";
+import { TCP_VERSION } from "./common.ts";
+import { CLUSTER, createProvisionedCluster, INFRA_VERSION, NS, PM_SPEC, seedBundle, startTalosEnv, type TalosTestEnv } from "./testenv.ts";
+
+const cluster = (o: { paused?: boolean; provisioned?: boolean } = {}): KObject => ({
+  metadata: { name: "c" },
+  spec: o.paused === undefined ? {} : { paused: o.paused },
+  status: o.provisioned === undefined ? {} : { initialization: { infrastructureProvisioned: o.provisioned } },
+});
+
+describe("the TalosControlPlane controller's watch of Clusters (upstream ClusterPausedTransitionsOrInfrastructureProvisioned)", () => {
+  it("passes pause transitions and the infrastructure becoming provisioned, nothing else", () => {
+    const p = clusterPausedTransitionsOrInfrastructureProvisioned;
+    expect(p(cluster({ paused: true }), cluster(), "MODIFIED")).toBe(true);
+    expect(p(cluster(), cluster({ paused: true }), "MODIFIED")).toBe(true);
+    expect(p(cluster({ provisioned: true }), cluster(), "MODIFIED")).toBe(true);
+    expect(p(cluster({ provisioned: true }), cluster({ provisioned: true }), "MODIFIED")).toBe(false);
+    expect(p(cluster(), cluster({ provisioned: true }), "MODIFIED")).toBe(false);
+    expect(p(cluster(), undefined, "ADDED")).toBe(false);
+    expect(p(cluster({ provisioned: true }), cluster(), "DELETED")).toBe(false);
+  });
+
+  let env: TalosTestEnv;
+  beforeAll(async () => {
+    env = await startTalosEnv();
+    await seedBundle(env.client);
+    await createProvisionedCluster(env.client, CLUSTER, "cp");
+    await env.client.create({ apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", metadata: { name: "cp-tmpl", namespace: NS }, spec: { template: { spec: PM_SPEC } } });
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it("a Cluster's other writes do not reconcile its TalosControlPlane; unpausing it does", async () => {
+    const { client, m } = env;
+    const cl = client.get({ apiVersion: CAPI_VERSION, kind: "Cluster", namespace: NS, name: CLUSTER })!;
+    // paused by annotation: each reconcile returns at once and asks for no requeue
+    await client.create({
+      apiVersion: TCP_VERSION,
+      kind: "TalosControlPlane",
+      metadata: { name: "cp", namespace: NS, annotations: { "cluster.x-k8s.io/paused": "" }, ownerReferences: [{ apiVersion: CAPI_VERSION, kind: "Cluster", name: CLUSTER, uid: cl.metadata.uid! }] },
+      spec: { replicas: 1, version: "v1.33.1", infrastructureTemplate: { apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", name: "cp-tmpl" }, controlPlaneConfig: { controlplane: { generateType: "controlplane", talosVersion: "v1.13" } } },
+    });
+    const controller = m.controllers.find((c) => c.name === "taloscontrolplane")!;
+    const reconciles = () => Object.values(controller.stats.reconciles).reduce((a, b) => a + b, 0);
+    const settled = async () => {
+      let last = -1;
+      while (last !== reconciles()) {
+        last = reconciles();
+        await Bun.sleep(300);
+      }
+      return last;
+    };
+    const ref = { apiVersion: CAPI_VERSION, kind: "Cluster", namespace: NS, name: CLUSTER };
+    const before = await settled();
+    expect(before).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) await client.patch(ref, "merge", { metadata: { labels: { round: String(i) } } });
+    await client.patch(ref, "merge", { status: { phase: "Provisioned" } }, { subresource: "status" });
+    expect(await settled()).toBe(before);
+    await client.patch(ref, "merge", { spec: { paused: true } });
+    expect(await settled()).toBe(before + 1);
+  });
+});
