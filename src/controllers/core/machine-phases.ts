@@ -159,6 +159,8 @@ export async function reconcileBootstrap(s: MachineScope): Promise<PhaseResult> 
   const secret = dataSecretName(obj);
   if (!secret) throw new Error(`got empty status.dataSecretName field from ${obj.kind} ${m.metadata.namespace}/${obj.metadata.name}`);
   spec.bootstrap!.dataSecretName = secret;
+  // what the next reconcile would write now that dataSecretName is set (one status write, not two)
+  setV1Beta1Condition(m, { type: "BootstrapReady", status: "True" });
   const init = (machineStatus(m).initialization ??= {});
   if (!init.bootstrapDataSecretCreated) s.log.info({ kind: obj.kind, name: obj.metadata.name, secret }, "bootstrap provider generated data secret");
   init.bootstrapDataSecretCreated = true;
