@@ -5,12 +5,16 @@
  * @module
  */
 
-/** `fn` remembered for the last `max` distinct texts (oldest forgotten first). Errors are not remembered. */
-export function memoByText<T>(fn: (text: string) => T, max = 256): (text: string) => T {
+/**
+ * `fn` remembered for the last `max` distinct texts (oldest forgotten first). Errors are not
+ * remembered. Results are deep-frozen unless `freeze` is false (objects with lazy internals, such
+ * as parsed certificates and imported keys, which the callers must then not change).
+ */
+export function memoByText<T>(fn: (text: string) => T, max = 256, freeze = true): (text: string) => T {
   const known = new Map<string, T>();
   return (text: string) => {
     if (known.has(text)) return known.get(text)!;
-    const value = deepFreeze(fn(text));
+    const value = freeze ? deepFreeze(fn(text)) : fn(text);
     if (known.size >= max) known.delete(known.keys().next().value!);
     known.set(text, value);
     return value;

@@ -3,6 +3,7 @@
  * SHA-256), PEM in and out.
  * @module
  */
+import { memoByText } from "../../lib/memo.ts";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { createPrivateKey, webcrypto } from "node:crypto";
@@ -93,9 +94,13 @@ export async function createCA(commonName: string, days = 3650): Promise<KeyPair
   return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
 }
 
+// A CA issues several certificates (serving, clients): parse and import it once.
+const parsedCA = memoByText((pem: string) => new x509.X509Certificate(pem), 64, false);
+const signingKeyOf = memoByText(importSigningKey, 64, false);
+
 export async function issueCertificate(ca: KeyPairPem, opts: IssueOptions): Promise<KeyPairPem> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const { key: caKey, algorithm } = await importSigningKey(ca.keyPem);
+  const caCert = parsedCA(ca.certPem);
+  const { key: caKey, algorithm } = await signingKeyOf(ca.keyPem);
   const keys = await generateKeys();
   const now = new Date();
   const eku: string[] = [];

@@ -17,7 +17,7 @@ import { bundledKinds } from "../../index.ts";
 import { bundledHooks, syncBundledCRDs } from "../../sync.ts";
 import type { PoolSpec } from "../pool-spec.ts";
 import { strandedAddresses, validatePoolSpec } from "./pool.ts";
-import { bindPoolUsage, setPoolUsageSource } from "./usage.ts";
+import { bindPoolUsage, poolUsage, setPoolUsageSource, storePoolUsage } from "./usage.ts";
 
 const inv = (field: string, message: string): StatusCause => ({ reason: "FieldValueInvalid", field, message });
 const spec = (s: Partial<PoolSpec> = {}): PoolSpec => ({ addresses: ["10.0.0.10-10.0.0.20"], prefix: 24, gateway: "10.0.0.1", ...s });
@@ -213,5 +213,20 @@ describe("pool admission through the registry (real store)", () => {
     const stored = get(d, r("inclusterippools"), "default", "p3");
     const relabeled = { ...stored, metadata: { ...stored.metadata, labels: { a: "b" } } };
     expect(update(d, r("inclusterippools"), "default", "p3", relabeled, ctx()).object.metadata.labels).toEqual({ a: "b" });
+  });
+
+  test("a pool's addresses come from an index that follows every write, in-flight ones included", () => {
+    const usage = storePoolUsage(d);
+    expect(usage).toBe(poolUsage()!); // one index per store
+    const names = (kind: string, name: string, namespace?: string) => usage.addressesOf({ kind, name, namespace }).map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
+    expect(names("InClusterIPPool", "p3", "default")).toEqual(["default/out"]);
+    create(d, r("ipaddresses", "v1beta2"), "default", address("in1", "10.0.0.10", "p3"), ctx());
+    create(d, r("ipaddresses", "v1beta2"), "other", address("elsewhere", "10.0.0.10", "p3", "InClusterIPPool", "other"), ctx());
+    // not committed yet (the group commit comes at the end of the tick): the next allocation must see it all the same
+    expect(names("InClusterIPPool", "p3", "default")).toEqual(["default/in1", "default/out"]);
+    deleteObject(d, r("ipaddresses", "v1beta2"), "default", "out", {}, ctx());
+    expect(names("InClusterIPPool", "p3", "default")).toEqual(["default/in1"]);
+    expect(names("InClusterIPPool", "p3", "other")).toEqual(["other/elsewhere"]);
+    expect(names("GlobalInClusterIPPool", "g1")).toEqual(["other/c1"]);
   });
 });

@@ -127,7 +127,29 @@ export class LabHost {
 
   // ---- pvestatd: what /cluster/resources reports, lagging ------------------------------------
 
+  /** vmid → its current stat; an entry goes when its VM is marked changed (see `forgetStats`). */
+  readonly #stats = new Map<string, VmStat>();
+
+  /** A VM's entry changed (undefined: maybe every VM): its stat is computed again when asked. */
+  forgetStats(vmid: string | undefined): void {
+    if (vmid === undefined) this.#stats.clear();
+    else this.#stats.delete(vmid);
+  }
+
+  /** What pvestatd reads of a VM now: parsed from its config once per change of the VM. */
   statOf(vm: VmRecord): VmStat {
+    const key = String(vm.vmid);
+    const known = this.#stats.get(key);
+    if (known && this.statsTracked) return known;
+    const stat = Object.freeze(this.#computeStat(vm));
+    if (this.statsTracked) this.#stats.set(key, stat);
+    return stat;
+  }
+
+  /** Set once something calls `forgetStats` on every change of a VM entry (the state tracker). */
+  statsTracked = false;
+
+  #computeStat(vm: VmRecord): VmStat {
     const c = vm.config;
     let maxdisk = 0;
     for (const [k, v] of Object.entries(c)) {

@@ -123,6 +123,10 @@ export function createLabPve(o: LabPveOptions): LabPve {
   const tracker = new StateTracker();
   const host = new LabHost(dir, inventory, tracker.track(state), { ...LAB_LATENCIES, ...o.latencies }, faults, file, state);
   file.bind(() => state, tracker);
+  tracker.onMark((section, key) => {
+    if (section === "vms") host.forgetStats(key);
+  });
+  host.statsTracked = true;
   host.tasks = new TaskEngine(host, WORKERS);
   const api = new LabApi(host, buildRouter(), new AccessLog(join(dir, "pve-access.log")));
   const tokenId = o.tokenId ?? "root@pam!capx";

@@ -10,7 +10,8 @@ type Res = { id: string; vmid?: number; status?: string; name?: string; maxmem?:
 
 describe("/cluster/resources", () => {
   test("VM data lags like pvestatd's: a new VM is `unknown` without name or maxmem; lock and tags are live", async () => {
-    t = testLab({ latencies: { resourcesLagMs: 1500, diskCopyMs: 300 } });
+    // storageOpMs: the first disk (after which the config holds the template's tags) waits until the first look
+    t = testLab({ latencies: { resourcesLagMs: 1500, diskCopyMs: 300, storageOpMs: 300 } });
     const vms = () => t.ok<Res[]>("GET", "/cluster/resources", { type: "vm" });
     // the templates are old enough to be fully reported
     expect((await vms()).find((r) => r.vmid === 9000)).toMatchObject({ id: "qemu/9000", type: "qemu", node: "pve1", status: "stopped", name: "talos-nocloud", template: 1, tags: "talos", maxmem: 2048 * 1024 * 1024 });
@@ -36,12 +37,23 @@ describe("/cluster/resources", () => {
     t = testLab();
     const upid = await t.ok<string>("POST", "/nodes/pve1/qemu/9001/clone", { newid: 501, name: "live" });
     await t.waitTask(upid);
-    const entry = (await t.ok<Res[]>("GET", "/cluster/resources", { type: "vm" })).find((r) => r.vmid === 501)!;
+    const entry = (await t.ok<(Res & { maxdisk: number })[]>("GET", "/cluster/resources", { type: "vm" })).find((r) => r.vmid === 501)!;
     expect(entry).toMatchObject({ name: "live", status: "stopped", tags: "cloud-init;ubuntu" });
     const nodes = await t.ok<{ node: string; maxmem: number; maxcpu: number; mem: number }[]>("GET", "/cluster/resources", { type: "node" });
     expect(nodes[0]).toMatchObject({ node: "pve1", maxmem: 64 * 1024 ** 3, maxcpu: 16 });
     await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/501/status/start"));
     const after = await t.ok<{ node: string; mem: number }[]>("GET", "/cluster/resources", { type: "node" });
     expect(after[0]!.mem - nodes[0]!.mem).toBe(2048 * 1024 * 1024);
+    // a VM's data is worked out once per change of it (cached), and a change shows at once
+    // (memory of a running VM is pending until it restarts, as on PVE)
+    await t.ok("PUT", "/nodes/pve1/qemu/501/config", { memory: 4096, name: "renamed" });
+    await t.waitTask(await t.ok<string>("PUT", "/nodes/pve1/qemu/501/resize", { disk: "scsi0", size: "+1G" }));
+    const changed = (await t.ok<(Res & { maxdisk: number })[]>("GET", "/cluster/resources", { type: "vm" })).find((r) => r.vmid === 501)!;
+    expect(changed).toMatchObject({ name: "renamed", maxmem: 2048 * 1024 * 1024 });
+    expect(changed.maxdisk).toBe(entry.maxdisk + 1024 ** 3);
+    await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/501/status/stop"));
+    await t.waitTask(await t.ok<string>("POST", "/nodes/pve1/qemu/501/status/start"));
+    const restarted = (await t.ok<Res[]>("GET", "/cluster/resources", { type: "vm" })).find((r) => r.vmid === 501)!;
+    expect(restarted.maxmem).toBe(4096 * 1024 * 1024);
   });
 });

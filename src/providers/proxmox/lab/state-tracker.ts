@@ -32,6 +32,18 @@ export class StateTracker {
   #entries = new Map<string, EntryViews>();
   /** view → the plain object it shows */
   #targets = new WeakMap<object, object>();
+  /** Told of every entry marked (key undefined: the whole section): for caches derived from entries. */
+  readonly #listeners = new Set<(section: Section, key: string | undefined) => void>();
+
+  onMark(listener: (section: Section, key: string | undefined) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #wholeChanged(section: Section): void {
+    this.#whole.add(section);
+    for (const l of this.#listeners) l(section, undefined);
+  }
 
   /** A view of `state` whose writes are tracked; `state` itself stays plain (it is what gets serialised). */
   track(state: LabState): LabState {
@@ -42,11 +54,11 @@ export class StateTracker {
         return typeof k === "string" && SECTION_SET.has(k) && isObject(v) ? tracker.#section(k as Section, v) : v;
       },
       set(t, k, v) {
-        if (typeof k === "string" && SECTION_SET.has(k)) tracker.#whole.add(k as Section);
+        if (typeof k === "string" && SECTION_SET.has(k)) tracker.#wholeChanged(k as Section);
         return Reflect.set(t, k, tracker.#unwrap(v));
       },
       deleteProperty(t, k) {
-        if (typeof k === "string" && SECTION_SET.has(k)) tracker.#whole.add(k as Section);
+        if (typeof k === "string" && SECTION_SET.has(k)) tracker.#wholeChanged(k as Section);
         return Reflect.deleteProperty(t, k);
       },
     });
@@ -64,6 +76,7 @@ export class StateTracker {
     let keys = this.#dirty.get(section);
     if (!keys) this.#dirty.set(section, (keys = new Set()));
     keys.add(key);
+    for (const l of this.#listeners) l(section, key);
   }
 
   #section(section: Section, record: object): object {

@@ -49,23 +49,49 @@ export function usedBytes(host: LabHost, storage: StorageSpec, node: string): nu
   return used;
 }
 
-/** Bytes of the files in a content directory, re-counted only when the directory changed. */
-const dirBytes = new Map<string, { mtimeNs: bigint; bytes: number }>();
+/**
+ * Bytes of the files in a content directory. When the directory changed (its mtime), only files
+ * not seen before are measured: one VM's snippet must not cost a stat of every other VM's.
+ */
+const dirFiles = new Map<string, { mtimeNs: bigint; sizes: Map<string, number>; bytes: number }>();
 
 function filesBytes(dir: string): number {
   const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
-  if (!st) return 0;
-  const known = dirBytes.get(dir);
+  if (!st) {
+    dirFiles.delete(dir);
+    return 0;
+  }
+  let known = dirFiles.get(dir);
   if (known && known.mtimeNs === st.mtimeNs) return known.bytes;
-  let bytes = 0;
-  for (const f of readdirSync(dir)) bytes += statSync(join(dir, f)).size;
-  dirBytes.set(dir, { mtimeNs: st.mtimeNs, bytes });
-  return bytes;
+  if (!known) dirFiles.set(dir, (known = { mtimeNs: st.mtimeNs, sizes: new Map(), bytes: 0 }));
+  known.mtimeNs = st.mtimeNs;
+  const names = new Set(readdirSync(dir));
+  for (const [name, size] of known.sizes) {
+    if (names.has(name)) continue;
+    known.sizes.delete(name);
+    known.bytes -= size;
+  }
+  for (const name of names) {
+    if (known.sizes.has(name)) continue;
+    const size = statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    known.sizes.set(name, size);
+    known.bytes += size;
+  }
+  return known.bytes;
 }
 
 /** A file in a content directory was replaced in place (its directory's mtime does not change). */
 export function fileContentChanged(path: string): void {
-  dirBytes.delete(dirname(path));
+  const known = dirFiles.get(dirname(path));
+  if (!known) return;
+  const name = path.slice(dirname(path).length + 1);
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  known.bytes -= known.sizes.get(name) ?? 0;
+  if (size === undefined) known.sizes.delete(name);
+  else {
+    known.sizes.set(name, size);
+    known.bytes += size;
+  }
 }
 
 function volname(storage: StorageSpec, vmid: number, name: string, format: string): string {

@@ -7,6 +7,7 @@
  * {@link normalizeKeyPem} turns back into the standard label for Node/Bun.
  * @module
  */
+import { memoByText } from "../../../lib/memo.ts";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { createPrivateKey, webcrypto } from "node:crypto";
@@ -95,10 +96,14 @@ async function authorityKeyId(caCert: x509.X509Certificate): Promise<x509.Author
   return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId, false) : x509.AuthorityKeyIdentifierExtension.create(caCert, false);
 }
 
+// The OS CA issues every node's and client's certificate: parse and import it once.
+const parsedCA = memoByText((pem: string) => new x509.X509Certificate(pem), 64, false);
+const caKeyOf = memoByText(importCAKey, 64, false);
+
 /** An Ed25519 leaf signed by the (Ed25519) OS CA. */
 export async function issueTalosCertificate(ca: TalosKeyPair, opts: TalosLeafOptions): Promise<TalosKeyPair> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importCAKey(ca.keyPem);
+  const caCert = parsedCA(ca.certPem);
+  const caKey = await caKeyOf(ca.keyPem);
   const keys = await edKeys();
   const now = Date.now();
   const sans = [
