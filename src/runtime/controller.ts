@@ -95,13 +95,21 @@ export class Controller {
     return this;
   }
 
-  /** An owned kind: a change reconciles the controller owner of the given kind. */
-  watchOwned(informer: Informer, owner: OwnerKind): this {
+  /**
+   * An owned kind: a change reconciles the controller owner of the given kind (an update only when
+   * `relevant`, upstream's predicates, says it may matter to the owner).
+   */
+  watchOwned(informer: Informer, owner: OwnerKind, relevant?: (obj: KObject, old: KObject) => boolean): this {
     this.#unsubscribe.push(
-      informer.addHandler((_t, obj, old) => {
+      informer.addHandler((t, obj, old) => {
+        if (t === "MODIFIED" && old && relevant && !relevant(obj, old)) return;
+        let first: string | undefined;
         for (const o of [obj, old]) {
           const ref = o?.metadata.ownerReferences?.find((r) => r.controller && r.kind === owner.kind && groupOf(r.apiVersion) === owner.group);
-          if (ref) this.enqueue({ namespace: o!.metadata.namespace, name: ref.name });
+          // once per owner: a second add could land while the first is already being reconciled
+          if (!ref || ref.name === first) continue;
+          first = ref.name;
+          this.enqueue({ namespace: o!.metadata.namespace, name: ref.name });
         }
       }),
     );

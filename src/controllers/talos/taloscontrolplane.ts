@@ -55,7 +55,7 @@ export function setupTalosControlPlaneController(m: Manager, env: TalosControlle
   const c = new Controller("taloscontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 4);
   c.watchFor(tcps);
   const machines = m.informers.forKind(CAPI_VERSION, "Machine");
-  if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "TalosControlPlane" });
+  if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "TalosControlPlane" }, machineChangeMatters);
   const configs = m.informers.forKind(TALOSCONFIG_VERSION, "TalosConfig");
   if (configs) {
     c.watchMapped(configs, (o) => {
@@ -239,6 +239,21 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
   } finally {
     nodes?.close();
   }
+}
+
+/**
+ * What the control plane reads of its Machines: an update that changes none of it (a condition's
+ * message following the infrastructure's progress, observedGeneration) does not reconcile the
+ * TalosControlPlane — a Machine's status is written about a dozen times while it provisions.
+ * etcd health, which no event announces, is polled by the requeue either way.
+ */
+export function machineChangeMatters(obj: KObject, old: KObject): boolean {
+  const view = (m: KObject) => {
+    const st = (m.status ?? {}) as { addresses?: unknown; nodeRef?: unknown; initialization?: unknown; phase?: unknown };
+    const { labels, annotations, deletionTimestamp, finalizers, ownerReferences } = m.metadata;
+    return JSON.stringify([m.spec, labels, annotations, deletionTimestamp, finalizers, ownerReferences, st.addresses, st.nodeRef, st.initialization, st.phase]);
+  };
+  return view(obj) !== view(old);
 }
 
 function mergeConditions(latest: KObject, status: TcpStatus): LegacyCondition[] {

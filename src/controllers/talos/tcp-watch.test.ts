@@ -62,4 +62,33 @@ describe("the TalosControlPlane controller's watch of Clusters (upstream Cluster
     await client.patch(ref, "merge", { spec: { paused: true } });
     expect(await settled()).toBe(before + 1);
   });
+
+  it("an owned Machine's condition-only status writes do not reconcile it; a new address does", async () => {
+    const { client, m } = env;
+    const tcp = client.get({ apiVersion: TCP_VERSION, kind: "TalosControlPlane", namespace: NS, name: "cp" })!;
+    const machine = await client.create({
+      apiVersion: CAPI_VERSION,
+      kind: "Machine",
+      metadata: { name: "cp-x", namespace: NS, labels: { "cluster.x-k8s.io/cluster-name": CLUSTER }, ownerReferences: [{ apiVersion: TCP_VERSION, kind: "TalosControlPlane", name: "cp", uid: tcp.metadata.uid!, controller: true }] },
+      spec: { clusterName: CLUSTER, bootstrap: { dataSecretName: "none" }, infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "ProxmoxMachine", name: "cp-x" } },
+    });
+    const controller = m.controllers.find((c) => c.name === "taloscontrolplane")!;
+    const reconciles = () => Object.values(controller.stats.reconciles).reduce((a, b) => a + b, 0);
+    const settled = async () => {
+      let last = -1;
+      while (last !== reconciles()) {
+        last = reconciles();
+        await Bun.sleep(300);
+      }
+      return last;
+    };
+    const ref = { apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name: machine.metadata.name! };
+    const before = await settled();
+    for (const message of ["cloning", "waiting for an address", "powering on"]) {
+      await client.patch(ref, "merge", { status: { conditions: [{ type: "InfrastructureReady", status: "False", reason: "Provisioning", message, lastTransitionTime: "2026-01-01T00:00:00Z" }] } }, { subresource: "status" });
+    }
+    expect(await settled()).toBe(before);
+    await client.patch(ref, "merge", { status: { addresses: [{ type: "InternalIP", address: "10.10.0.50" }] } }, { subresource: "status" });
+    expect(await settled()).toBe(before + 1);
+  });
 });

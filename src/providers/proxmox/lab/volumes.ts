@@ -111,8 +111,9 @@ export function targetFormat(storage: StorageSpec, wanted?: string): VolumeRecor
 /** First free `vm-<vmid>-disk-<n>` on the storage (as PVE's find_free_diskname). */
 function freeDiskName(host: LabHost, storage: StorageSpec, node: string, vmid: number, format: string): string {
   const taken = new Set<string>();
+  const mine = `-${vmid}-disk-`;
   for (const v of Object.values(host.plain.volumes)) {
-    if (v.storage !== storage.id || (!storage.shared && v.node !== node)) continue;
+    if (!v.volname.includes(mine) || v.storage !== storage.id || (!storage.shared && v.node !== node)) continue;
     taken.add(v.volname.split("/").pop()!.replace(/\.\w+$/, ""));
   }
   for (let n = 0; n < 1000; n++) {

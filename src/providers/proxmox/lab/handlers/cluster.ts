@@ -6,7 +6,6 @@
 import { paramError, die } from "../errors.ts";
 import type { LabHost } from "../host.ts";
 import { storageNodes } from "../inventory.ts";
-import { memoryMiB } from "../property-string.ts";
 import type { Handler } from "../router.ts";
 import type { VmRecord } from "../state.ts";
 import { usedBytes } from "../volumes.ts";
@@ -18,8 +17,9 @@ const HOST_OVERHEAD = 2048 * MiB;
 function nodeUsage(host: LabHost, node: string) {
   const spec = host.inv.nodes.find((n) => n.name === node)!;
   const running = Object.values(host.plain.vms).filter((v) => v.node === node && v.status === "running");
-  const mem = HOST_OVERHEAD + running.reduce((n, v) => n + memoryMiB(v.config.memory) * MiB, 0);
-  const cores = running.reduce((n, v) => n + Number(v.config.cores ?? 1) * Number(v.config.sockets ?? 1), 0);
+  // from the per-VM stats (parsed once per change of a VM), not each config again
+  const mem = HOST_OVERHEAD + running.reduce((n, v) => n + host.statOf(v).maxmem, 0);
+  const cores = running.reduce((n, v) => n + host.statOf(v).maxcpu, 0);
   return {
     maxmem: spec.memory * MiB,
     mem: Math.min(mem, spec.memory * MiB),
