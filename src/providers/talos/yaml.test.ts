@@ -1,5 +1,5 @@
-import { describe, expect, it } from "bun:test";
-import { decodeDocuments, encodeDocument, encodeDocuments, YamlDocumentError } from "./yaml.ts";
+import { describe, expect, it, test } from "bun:test";
+import { decodeDocuments, encodeDocument, encodeDocuments, libraryScalar, scalar, YamlDocumentError } from "./yaml.ts";
 
 describe("Talos-style YAML layout", () => {
   it("indents like Go yaml.v3 with indent 4", () => {
@@ -80,5 +80,18 @@ describe("Talos-style YAML layout", () => {
     expect(decodeDocuments(`---\n${text}---\n`)).toHaveLength(2);
     expect(() => decodeDocuments("a: [1\n")).toThrow(YamlDocumentError);
     expect(() => decodeDocuments("just a string\n")).toThrow("each document must be a mapping");
+  });
+});
+
+describe("scalar fast path", () => {
+  test("writes every scalar exactly as the yaml library would (keywords, numbers, random words)", () => {
+    const alphabet = "abcXYZ0189_./+=-eE:~ #'\"";
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const word = () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
+    const keywords = ["true", "True", "TRUE", "false", "null", "Null", "~", "0", "007", "0o17", "0x1F", "1e3", "1.5", "-1", ".5", "1.", "+1", ".inf", "-.Inf", ".nan", "yes", "no", "on", "y", "1_000", "2001-12-14", "1:20", "0b101", "1e+5", "=", "-", "a.b.c", "Zm9vYmFy", "QUJD+/="];
+    const mismatches = [...keywords, ...Array.from({ length: 50_000 }, word)].filter((w) => scalar(w) !== libraryScalar(w));
+    expect(mismatches).toEqual([]);
+    for (const v of [0, 1, -5, 123456789, true, false, 1.5, null]) expect(scalar(v)).toBe(libraryScalar(v) === "" ? "null" : libraryScalar(v));
   });
 });

@@ -14,11 +14,27 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 /** Literal style suits multi-line text that does not start with white space (that needs an indentation indicator). */
 const isMultiline = (v: unknown): v is string => typeof v === "string" && v.includes("\n") && !/^\s/.test(v);
 
-function scalar(v: unknown): string {
-  if (v === null || v === undefined) return "null";
-  // Other multi-line text: one double-quoted line (a JSON string is a valid YAML double-quoted scalar).
-  if (typeof v === "string" && v.includes("\n")) return JSON.stringify(v);
+/**
+ * A word of letters, digits and `_ - . / + =` that starts with a letter or digit: plain style
+ * unless YAML 1.2's core schema would read it as something other than a string (null, a boolean,
+ * a number). Everything else goes through the yaml library (a Document per scalar: slow, and a
+ * secrets bundle or machine config has hundreds of scalars).
+ */
+const PLAIN_WORD = /^[A-Za-z0-9][A-Za-z0-9_./+=-]*$/;
+const CORE_NON_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+
+export function libraryScalar(v: unknown): string {
   return stringify(v, { lineWidth: 0, minContentWidth: 0, singleQuote: false, defaultStringType: "PLAIN", defaultKeyType: "PLAIN" }).trimEnd();
+}
+
+export function scalar(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") {
+    // Other multi-line text: one double-quoted line (a JSON string is a valid YAML double-quoted scalar).
+    if (v.includes("\n")) return JSON.stringify(v);
+    if (PLAIN_WORD.test(v) && !CORE_NON_STRING.test(v)) return v;
+  } else if (typeof v === "boolean" || (typeof v === "number" && Number.isSafeInteger(v))) return String(v);
+  return libraryScalar(v);
 }
 
 function literal(s: string, indent: number, out: string[], head: string): void {
