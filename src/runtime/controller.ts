@@ -135,6 +135,15 @@ export class Controller {
     for (const u of this.#unsubscribe.splice(0)) u();
     this.queue.shutdown();
     await Promise.all(this.#workers);
+    for (const fn of this.#onStop.splice(0)) fn();
+  }
+
+  readonly #onStop: (() => void)[] = [];
+
+  /** Runs once the workers have stopped (releases what the reconciles kept between runs). */
+  onStop(fn: () => void): this {
+    this.#onStop.push(fn);
+    return this;
   }
 
   async #work(): Promise<void> {

@@ -28,7 +28,7 @@ import type { TalosControllersEnv } from "./index.ts";
 import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, templateApiVersion, type TalosControlPlaneSpec } from "./tcp-machines.ts";
 import { ensureControlPlaneKubeconfig } from "./tcp-kubeconfig.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./tcp-plan.ts";
-import { TalosNodes } from "./tcp-talos.ts";
+import { TalosNodes, TalosNodesPool } from "./tcp-talos.ts";
 import { cloneData } from "../../lib/clone.ts";
 
 export const BOOTSTRAP_ANNOTATION = "controlplane.cluster.x-k8s.io/talos-etcd-bootstrap";
@@ -52,7 +52,9 @@ export function setupTalosControlPlaneController(m: Manager, env: TalosControlle
   if (!tcps) return undefined;
   const client = m.client("taloscontrolplane-controller");
   const recorder = m.recorder("taloscontrolplane-controller");
-  const c = new Controller("taloscontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx), 4);
+  const talos = new TalosNodesPool();
+  const c = new Controller("taloscontrolplane", (req, ctx) => reconcile(client, recorder, env, req, ctx, talos), 4);
+  c.onStop(() => talos.close());
   c.watchFor(tcps);
   const machines = m.informers.forKind(CAPI_VERSION, "Machine");
   if (machines) c.watchOwned(machines, { group: "controlplane.cluster.x-k8s.io", kind: "TalosControlPlane" }, machineChangeMatters);
@@ -87,7 +89,7 @@ async function ownInfrastructureTemplate(client: Client, cluster: KObject, spec:
   if (ensureOwnerRef(after, cluster, false)) await patchObject(client, tmpl, after, false);
 }
 
-async function reconcile(client: Client, recorder: EventRecorder, env: TalosControllersEnv, req: Request, ctx: ReconcileContext): Promise<Result | void> {
+async function reconcile(client: Client, recorder: EventRecorder, env: TalosControllersEnv, req: Request, ctx: ReconcileContext, talos: TalosNodesPool): Promise<Result | void> {
   const requeueMs = env.requeueMs ?? 10_000;
   const current = client.get({ apiVersion: TCP_VERSION, kind: "TalosControlPlane", namespace: req.namespace, name: req.name });
   if (!current || current.metadata.deletionTimestamp) return;
@@ -123,7 +125,12 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
     .list(CAPI_VERSION, "Machine", ns, { labelSelector: selectorString(clusterName, tcpName) })
     .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === tcp.metadata.uid));
   const talosconfig = getSecret(client, ns, `${clusterName}-talosconfig`);
-  const nodes = talosconfig ? new TalosNodes(clusterName, parseTalosconfig(secretValue(talosconfig, "talosconfig")), env.dialer, env.talosTimeoutMs ?? 10_000) : undefined;
+  const configText = talosconfig ? secretValue(talosconfig, "talosconfig") : undefined;
+  const lease =
+    configText === undefined
+      ? undefined
+      : talos.acquire(`${ns}/${clusterName}`, configText, () => new TalosNodes(clusterName, parseTalosconfig(configText), env.dialer, env.talosTimeoutMs ?? 10_000));
+  const nodes = lease?.nodes;
   try {
     // ---- observe ----
     let memberNames: Set<string> | undefined;
@@ -234,10 +241,11 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
       if (latest) await patchObject(client, latest, { ...tcp, metadata: latest.metadata, status: { ...(tcp.status as object), bootstrapped: (latest.status as TcpStatus | undefined)?.bootstrapped, conditions: mergeConditions(latest, status) } });
     } else await save();
     if (requeue !== undefined) return { requeueAfter: requeue };
-    if (!settled) return { requeueAfter: Math.min(requeueMs, 1_000) };
+    // polled closely only for what no event announces (etcd health); Machine changes come as events
+    if (!settled) return { requeueAfter: action.kind === "wait" && action.onEvent ? requeueMs : Math.min(requeueMs, 1_000) };
     return status.ready ? { requeueAfter: requeueMs * 6 } : { requeueAfter: requeueMs };
   } finally {
-    nodes?.close();
+    lease?.release();
   }
 }
 

@@ -11,6 +11,15 @@ describe("tcp plan", () => {
     expect(plan(input({ bootstrapped: false, machines: [m("a1", { healthy: false, address: "10.0.0.9" })] }))).toEqual({ kind: "bootstrap", machine: "a1", address: "10.0.0.9" });
   });
 
+  test("a wait that a Machine change ends is not polled; etcd health is", () => {
+    expect(plan(input({ bootstrapped: false, machines: [m("a1", { healthy: false })] }))).toMatchObject({ kind: "wait", onEvent: true });
+    expect(plan(input({ machines: [m("a1", { address: "10.0.0.9" }), m("a2", { healthy: false })] }))).toMatchObject({ kind: "wait", onEvent: true });
+    const etcd = plan(input({ machines: [m("a1", { address: "10.0.0.9" }), m("a2", { healthy: false, address: "10.0.0.10" })] }));
+    expect(etcd.kind).toBe("wait");
+    expect("onEvent" in etcd).toBe(false);
+    expect(plan(input({ machines: [m("a1", { deleting: true })] }))).toMatchObject({ kind: "wait", onEvent: true });
+  });
+
   test("bootstrap node: numeric address order, not text order", () => {
     const ms = [m("a1", { address: "10.0.0.10" }), m("a2", { address: "10.0.0.9" }), m("a3")];
     expect(bootstrapCandidate(ms)?.name).toBe("a2");

@@ -54,7 +54,8 @@ export type Action =
   | { kind: "release"; machine: string }
   /** etcd lists members no machine accounts for (a machine deleted behind our back): remove them. */
   | { kind: "removeStrayMembers"; members: string[] }
-  | { kind: "wait"; reason: string }
+  /** `onEvent`: what is waited for comes as a Machine change (no need to poll for it). */
+  | { kind: "wait"; reason: string; onEvent?: true }
   | { kind: "none" };
 
 const byAge = (a: MachineView, b: MachineView) => a.created - b.created || (a.name < b.name ? -1 : 1);
@@ -79,19 +80,23 @@ export function plan(input: PlanInput): Action {
   const live = input.machines.filter((m) => !m.deleting);
   const releasing = input.machines.filter((m) => m.deleting && m.hook).sort(byAge)[0];
   if (releasing) return { kind: "release", machine: releasing.name };
-  if (input.machines.some((m) => m.deleting)) return { kind: "wait", reason: "a control-plane machine is being deleted" };
+  if (input.machines.some((m) => m.deleting)) return { kind: "wait", reason: "a control-plane machine is being deleted", onEvent: true };
   const leaving = live.filter((m) => m.leaving).sort(byAge)[0];
   if (leaving) return { kind: "scaleDown", machine: leaving.name, reason: "finishing the removal already begun" };
   if (live.length === 0) return replicas > 0 ? { kind: "create", reason: "no control-plane machine yet" } : { kind: "none" };
   if (!bootstrapped) {
     const first = bootstrapCandidate(live);
-    if (!first) return { kind: "wait", reason: "waiting for a control-plane machine to report an address" };
+    if (!first) return { kind: "wait", reason: "waiting for a control-plane machine to report an address", onEvent: true };
     return { kind: "bootstrap", machine: first.name, address: first.address! };
   }
   const stray = (input.members ?? []).filter((n) => !input.machines.some((m) => m.name === n));
   if (stray.length && live.some((m) => m.healthy)) return { kind: "removeStrayMembers", members: stray };
   const unhealthy = live.filter((m) => !m.healthy);
-  if (unhealthy.length) return { kind: "wait", reason: `waiting for ${unhealthy.map((m) => m.name).join(", ")} to become healthy` };
+  if (unhealthy.length) {
+    // etcd health is polled; a machine without an address first needs one (a Machine change)
+    const reason = `waiting for ${unhealthy.map((m) => m.name).join(", ")} to become healthy`;
+    return unhealthy.every((m) => !m.address) ? { kind: "wait", reason, onEvent: true } : { kind: "wait", reason };
+  }
   const outdated = live.filter((m) => !m.upToDate).sort(byAge);
   if (live.length < replicas) return { kind: "create", reason: `scaling up to ${replicas}` };
   if (live.length > replicas) {

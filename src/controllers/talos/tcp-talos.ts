@@ -16,6 +16,17 @@ const ALREADY_EXISTS = 6;
 export class TalosNodes {
   readonly #clients = new Map<string, TalosClient>();
   #ctor: typeof TalosClient | undefined;
+  /** A call failed: the connections are not kept for the next reconcile. */
+  failed = false;
+
+  async #noting<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      this.failed = true;
+      throw e;
+    }
+  }
 
   constructor(
     private readonly cluster: string,
@@ -51,20 +62,20 @@ export class TalosNodes {
 
   /** etcd's service state on the node: `Running` + healthy is what counts. */
   async etcdService(address: string): Promise<{ state: string; healthy: boolean } | undefined> {
-    const [reply] = await (await this.client(address)).serviceList();
+    const [reply] = await this.#noting(async () => (await this.client(address)).serviceList());
     const etcd = reply?.services.find((s) => s.id === "etcd");
     return etcd ? { state: etcd.state, healthy: Boolean(etcd.health?.healthy) } : undefined;
   }
 
   async members(address: string): Promise<EtcdMember[]> {
-    const [reply] = await (await this.client(address)).etcdMemberList();
+    const [reply] = await this.#noting(async () => (await this.client(address)).etcdMemberList());
     return reply?.members ?? [];
   }
 
   /** Bootstrap etcd on the node; AlreadyExists (already bootstrapped) counts as done. */
   async bootstrap(address: string): Promise<"bootstrapped" | "already"> {
     try {
-      await (await this.client(address)).bootstrap();
+      await this.#noting(async () => (await this.client(address)).bootstrap());
       return "bootstrapped";
     } catch (e) {
       if ((e as TalosNodeError).name === "TalosNodeError" && (e as TalosNodeError).code === ALREADY_EXISTS) return "already";
@@ -92,5 +103,58 @@ export class TalosNodes {
     if (!via) return;
     const still = (await this.members(via)).find((m) => m.hostname === hostname);
     if (still) await (await this.client(via)).etcdRemoveMemberByID(still.id);
+  }
+}
+
+/**
+ * A cluster's Talos connections, kept between reconciles of its control plane for `idleMs`: a
+ * reconcile every second or so while it converges would otherwise open (TLS handshake, credentials
+ * parsed) and close a connection to every node each time. Connections that saw an error, or were
+ * made with another talosconfig, are not reused.
+ */
+export class TalosNodesPool {
+  readonly #kept = new Map<string, { nodes: TalosNodes; config: string; timer: ReturnType<typeof setTimeout> | undefined }>();
+
+  constructor(private readonly idleMs = 10_000) {}
+
+  /** `make` builds the clients when none are kept for `cluster` with this `config` text. */
+  acquire(cluster: string, config: string, make: () => TalosNodes): { nodes: TalosNodes; release: () => void } {
+    let kept = this.#kept.get(cluster);
+    if (kept && (kept.config !== config || kept.nodes.failed)) {
+      this.#drop(cluster);
+      kept = undefined;
+    }
+    if (kept?.timer) clearTimeout(kept.timer);
+    const nodes = kept?.nodes ?? make();
+    const entry = { nodes, config, timer: undefined as ReturnType<typeof setTimeout> | undefined };
+    this.#kept.set(cluster, entry);
+    return {
+      nodes,
+      release: () => {
+        if (nodes.failed || this.#kept.get(cluster) !== entry) {
+          if (this.#kept.get(cluster) === entry) this.#kept.delete(cluster);
+          nodes.close();
+          return;
+        }
+        entry.timer = setTimeout(() => this.#drop(cluster), this.idleMs);
+        entry.timer.unref?.();
+      },
+    };
+  }
+
+  #drop(cluster: string): void {
+    const kept = this.#kept.get(cluster);
+    if (!kept) return;
+    if (kept.timer) clearTimeout(kept.timer);
+    this.#kept.delete(cluster);
+    kept.nodes.close();
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  close(): void {
+    for (const cluster of [...this.#kept.keys()]) this.#drop(cluster);
   }
 }
