@@ -28,7 +28,7 @@ import type { TalosControllersEnv } from "./index.ts";
 import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, templateApiVersion, type TalosControlPlaneSpec } from "./tcp-machines.ts";
 import { ensureControlPlaneKubeconfig } from "./tcp-kubeconfig.ts";
 import { plan, resolveMaxSurge, type Action, type MachineView } from "./tcp-plan.ts";
-import { TalosNodes, TalosNodesPool } from "./tcp-talos.ts";
+import { BOOTSTRAP_TIMEOUT_MS, TalosNodes, TalosNodesPool } from "./tcp-talos.ts";
 import { cloneData } from "../../lib/clone.ts";
 
 export const BOOTSTRAP_ANNOTATION = "controlplane.cluster.x-k8s.io/talos-etcd-bootstrap";
@@ -295,7 +295,7 @@ async function bootstrapEtcd(
     target = { machine: m!, address: a! };
     // Already asked once: did etcd start there?
     try {
-      const members = await nodes.members(target.address);
+      const members = await nodes.members(target.address, BOOTSTRAP_TIMEOUT_MS);
       if (members.length) {
         await markBootstrapped(client, ref, target, "etcd already running on the recorded node");
         status.bootstrapped = true;

@@ -12,6 +12,8 @@ import type { Talosconfig } from "./cluster-secrets.ts";
 import { talosApiServerName } from "./common.ts";
 
 const ALREADY_EXISTS = 6;
+/** Upstream CACPPT's timeout for the bootstrap step's calls. */
+export const BOOTSTRAP_TIMEOUT_MS = 5_000;
 
 export class TalosNodes {
   readonly #clients = new Map<string, TalosClient>();
@@ -67,15 +69,16 @@ export class TalosNodes {
     return etcd ? { state: etcd.state, healthy: Boolean(etcd.health?.healthy) } : undefined;
   }
 
-  async members(address: string): Promise<EtcdMember[]> {
-    const [reply] = await this.#noting(async () => (await this.client(address)).etcdMemberList());
+  async members(address: string, timeoutMs?: number): Promise<EtcdMember[]> {
+    const [reply] = await this.#noting(async () => (await this.client(address)).etcdMemberList({}, timeoutMs ? { timeoutMs: Math.min(this.timeoutMs, timeoutMs) } : undefined));
     return reply?.members ?? [];
   }
 
   /** Bootstrap etcd on the node; AlreadyExists (already bootstrapped) counts as done. */
   async bootstrap(address: string): Promise<"bootstrapped" | "already"> {
     try {
-      await this.#noting(async () => (await this.client(address)).bootstrap());
+      // 5 s, as upstream: a node that does not answer yet (still booting) is asked again on the next reconcile
+      await this.#noting(async () => (await this.client(address)).bootstrap({}, { timeoutMs: Math.min(this.timeoutMs, BOOTSTRAP_TIMEOUT_MS) }));
       return "bootstrapped";
     } catch (e) {
       if ((e as TalosNodeError).name === "TalosNodeError" && (e as TalosNodeError).code === ALREADY_EXISTS) return "already";
