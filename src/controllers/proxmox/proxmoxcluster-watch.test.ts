@@ -3,6 +3,7 @@ import { CAPI_VERSION, clusterUnpaused } from "../core/contract.ts";
 import type { KObject } from "../../lib/kobject.ts";
 import { INFRA_VERSION } from "./constants.ts";
 import { CLUSTER, clusterObjects, conditionOf, createAll, NS, startProxmoxEnv, waitFor, type ProxmoxTestEnv } from "./testenv.ts";
+import { settledReconciles } from "../../runtime/settled.ts";
 
 let env: ProxmoxTestEnv | undefined;
 afterEach(async () => {
@@ -28,15 +29,7 @@ describe("the ProxmoxCluster controller's watch of Clusters (upstream ClusterUnp
     await createAll(client, clusterObjects());
     await waitFor("ProxmoxCluster available", () => conditionOf(client.get({ apiVersion: INFRA_VERSION, kind: "ProxmoxCluster", namespace: NS, name: CLUSTER }), "ProxmoxAvailable")?.status === "True");
     const controller = m.controllers.find((c) => c.name === "proxmoxcluster")!;
-    const reconciles = () => Object.values(controller.stats.reconciles).reduce((a, b) => a + b, 0);
-    const settled = async () => {
-      let last = -1;
-      while (last !== reconciles()) {
-        last = reconciles();
-        await Bun.sleep(300);
-      }
-      return last;
-    };
+    const settled = () => settledReconciles(controller);
     const ref = { apiVersion: CAPI_VERSION, kind: "Cluster", namespace: NS, name: CLUSTER };
     const before = await settled();
     for (let i = 0; i < 5; i++) await client.patch(ref, "merge", { metadata: { labels: { round: String(i) } } });

@@ -3,6 +3,7 @@ import type { KObject } from "../../lib/kobject.ts";
 import { CAPI_VERSION, clusterPausedTransitionsOrInfrastructureProvisioned } from "../core/contract.ts";
 import { TCP_VERSION } from "./common.ts";
 import { CLUSTER, createProvisionedCluster, INFRA_VERSION, NS, PM_SPEC, seedBundle, startTalosEnv, type TalosTestEnv } from "./testenv.ts";
+import { settledReconciles } from "../../runtime/settled.ts";
 
 const cluster = (o: { paused?: boolean; provisioned?: boolean } = {}): KObject => ({
   metadata: { name: "c" },
@@ -44,15 +45,7 @@ describe("the TalosControlPlane controller's watch of Clusters (upstream Cluster
       spec: { replicas: 1, version: "v1.33.1", infrastructureTemplate: { apiVersion: INFRA_VERSION, kind: "ProxmoxMachineTemplate", name: "cp-tmpl" }, controlPlaneConfig: { controlplane: { generateType: "controlplane", talosVersion: "v1.13" } } },
     });
     const controller = m.controllers.find((c) => c.name === "taloscontrolplane")!;
-    const reconciles = () => Object.values(controller.stats.reconciles).reduce((a, b) => a + b, 0);
-    const settled = async () => {
-      let last = -1;
-      while (last !== reconciles()) {
-        last = reconciles();
-        await Bun.sleep(300);
-      }
-      return last;
-    };
+    const settled = () => settledReconciles(controller);
     const ref = { apiVersion: CAPI_VERSION, kind: "Cluster", namespace: NS, name: CLUSTER };
     const before = await settled();
     expect(before).toBeGreaterThan(0);
@@ -73,15 +66,7 @@ describe("the TalosControlPlane controller's watch of Clusters (upstream Cluster
       spec: { clusterName: CLUSTER, bootstrap: { dataSecretName: "none" }, infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "ProxmoxMachine", name: "cp-x" } },
     });
     const controller = m.controllers.find((c) => c.name === "taloscontrolplane")!;
-    const reconciles = () => Object.values(controller.stats.reconciles).reduce((a, b) => a + b, 0);
-    const settled = async () => {
-      let last = -1;
-      while (last !== reconciles()) {
-        last = reconciles();
-        await Bun.sleep(300);
-      }
-      return last;
-    };
+    const settled = () => settledReconciles(controller);
     const ref = { apiVersion: CAPI_VERSION, kind: "Machine", namespace: NS, name: machine.metadata.name! };
     const before = await settled();
     for (const message of ["cloning", "waiting for an address", "powering on"]) {
