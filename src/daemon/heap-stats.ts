@@ -3,10 +3,11 @@
  * write its memory use (process.memoryUsage and JSC's live object counts by type) to that file.
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { memoryReports } from "./memory-reporters.ts";
 
 export function installHeapStatsSignal(file = process.env.CAPX_HEAP_STATS): void {
+  startMemorySeries();
   if (!file) return;
   process.on("SIGUSR2", async () => {
     const { heapStats } = await import("bun:jsc");
@@ -47,4 +48,21 @@ function residentByMapping(): Record<string, number> {
     if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]);
   }
   return out;
+}
+
+/**
+ * CAPX_MEMORY_SERIES=<file>: every 5 s a JSON line with RSS, the JS heap (used, committed),
+ * external memory and mimalloc's committed bytes, without forcing a GC: how memory grows over a run.
+ */
+function startMemorySeries(file = process.env.CAPX_MEMORY_SERIES): void {
+  if (!file) return;
+  const t0 = Date.now();
+  const mb = (n: number) => Math.round(n / 1048576);
+  const timer = setInterval(async () => {
+    const jsc = await import("bun:jsc");
+    const m = process.memoryUsage();
+    const native = jsc.memoryUsage() as { currentCommit: number };
+    appendFileSync(file, JSON.stringify({ s: Math.round((Date.now() - t0) / 1000), rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), mallocCommit: mb(native.currentCommit) }) + "\n");
+  }, 5000);
+  timer.unref?.();
 }

@@ -24,6 +24,27 @@ export interface Resolved {
 
 type Listener = () => void;
 
+/**
+ * Built-in kinds are the same objects in every Registry (the lab runs one per workload cluster):
+ * their resources and resolved versions are built once per definition, not once per registry.
+ */
+const sharedResources = new WeakMap<ResourceDefinition, Resource>();
+const sharedResolved = new WeakMap<Resource, Map<string, Resolved>>();
+
+function builtinResource(def: ResourceDefinition): Resource {
+  let r = sharedResources.get(def);
+  if (!r) sharedResources.set(def, (r = makeResource(def)));
+  return r;
+}
+
+function resolvedOf(resource: Resource, version: ResourceVersion): Resolved {
+  let byVersion = sharedResolved.get(resource);
+  if (!byVersion) sharedResolved.set(resource, (byVersion = new Map()));
+  let r = byVersion.get(version.name);
+  if (r?.version !== version) byVersion.set(version.name, (r = { resource, version }));
+  return r;
+}
+
 function isTerminating(ns: KObject): boolean {
   return Boolean(ns.metadata.deletionTimestamp) || (ns.status as { phase?: string } | undefined)?.phase === "Terminating";
 }
@@ -54,7 +75,7 @@ export class Registry {
       leaseDefinition,
       crdDefinition((crd) => this.nameConflict(crd)),
       selfSubjectAccessReviewDefinition,
-    ].map(makeResource);
+    ].map(builtinResource);
     for (const row of store.list(CRD_RESOURCE).rows) this.#applyCRD(JSON.parse(row.body) as CRDObject);
     for (const row of store.list("namespaces").rows) this.#namespaces.set(row.name, isTerminating(JSON.parse(row.body) as KObject));
     this.#reindex();
@@ -170,7 +191,7 @@ export class Registry {
     const next = new Map<string, Resolved>();
     for (const r of this.all()) {
       for (const v of r.versions) {
-        if (v.served) next.set(`${r.group}/${v.name}/${r.plural}`, { resource: r, version: v });
+        if (v.served) next.set(`${r.group}/${v.name}/${r.plural}`, resolvedOf(r, v));
       }
     }
     this.#byPath = next;

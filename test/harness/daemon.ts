@@ -54,7 +54,8 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   // CAPX_DAEMON_CPU_PROF_FORMAT=json a Chrome .cpuprofile instead, for scripts).
   const profFlag = process.env.CAPX_DAEMON_CPU_PROF_FORMAT === "json" ? "--cpu-prof" : "--cpu-prof-md";
   const prof = process.env.CAPX_DAEMON_CPU_PROF ? [profFlag, `--cpu-prof-dir=${process.env.CAPX_DAEMON_CPU_PROF}`] : [];
-  const argv = opts.binary ? args : [...prof, join(REPO, "src/main.ts"), ...args];
+  const flags = process.env.CAPX_DAEMON_BUN_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const argv = opts.binary ? args : [...flags, ...prof, join(REPO, "src/main.ts"), ...args];
   const child = spawn(cmd, argv, { cwd: opts.binary ? dirname(opts.binary) : REPO, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535", ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));

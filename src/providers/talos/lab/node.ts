@@ -215,7 +215,7 @@ export class LabTalosNode implements ClusterPeer {
     const serving = await issueTalosCertificate(ca, { usage: "server", dnsNames, ipAddresses: ips, hours: 24 });
 
     const server = new grpc.Server();
-    server.addService(this.#definition(), this.#implementation());
+    server.addService(apidDefinition(), this.#implementation());
     const creds = grpc.ServerCredentials.createSsl(
       Buffer.from(caPem),
       [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }],
@@ -528,22 +528,6 @@ export class LabTalosNode implements ClusterPeer {
 
   // ---- gRPC plumbing: authz, node/nodes proxying -------------------------------------------------
 
-  #definition(): grpc.ServiceDefinition {
-    const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-    for (const rpc of Object.values(RPCS) as Rpc<unknown, WithMetadata>[]) {
-      def[rpc.name] = {
-        path: rpc.path,
-        requestStream: false,
-        responseStream: rpc.stream,
-        requestSerialize: serializer(rpc.request),
-        requestDeserialize: deserializer(rpc.request),
-        responseSerialize: serializer(rpc.response),
-        responseDeserialize: deserializer(rpc.response),
-      };
-    }
-    return def as grpc.ServiceDefinition;
-  }
-
   #authorize(call: { getAuthContext(): { sslPeerCertificate?: { raw?: Buffer } } }, rpc: Rpc<unknown, WithMetadata>, describe: (der: Uint8Array) => { organizations: string[]; ekus: string[] }): Role {
     const cert = call.getAuthContext().sslPeerCertificate;
     if (!cert?.raw) throw new RpcError(grpc.status.UNAUTHENTICATED, "client certificate required");
@@ -657,6 +641,26 @@ export class LabTalosNode implements ClusterPeer {
     }
     return impl;
   }
+}
+
+let sharedDefinition: grpc.ServiceDefinition | undefined;
+
+/** apid's service definition: the same for every lab node, so built once. */
+function apidDefinition(): grpc.ServiceDefinition {
+  if (sharedDefinition) return sharedDefinition;
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const rpc of Object.values(RPCS) as Rpc<unknown, WithMetadata>[]) {
+    def[rpc.name] = {
+      path: rpc.path,
+      requestStream: false,
+      responseStream: rpc.stream,
+      requestSerialize: serializer(rpc.request),
+      requestDeserialize: deserializer(rpc.request),
+      responseSerialize: serializer(rpc.response),
+      responseDeserialize: deserializer(rpc.response),
+    };
+  }
+  return (sharedDefinition = def as grpc.ServiceDefinition);
 }
 
 function toRpcError(e: unknown): RpcError {
