@@ -51,7 +51,7 @@ function residentByMapping(): Record<string, number> {
 }
 
 /**
- * CAPX_MEMORY_SERIES=<file>: every 5 s a JSON line with RSS, the JS heap (used, committed),
+ * CAPX_MEMORY_SERIES=<file>: every 5 s (CAPX_MEMORY_SERIES_MS) a JSON line with RSS, the JS heap (used, committed),
  * external memory and mimalloc's committed bytes, without forcing a GC: how memory grows over a run.
  */
 function startMemorySeries(file = process.env.CAPX_MEMORY_SERIES): void {
@@ -63,6 +63,6 @@ function startMemorySeries(file = process.env.CAPX_MEMORY_SERIES): void {
     const m = process.memoryUsage();
     const native = jsc.memoryUsage() as { currentCommit: number };
     appendFileSync(file, JSON.stringify({ s: Math.round((Date.now() - t0) / 1000), rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), mallocCommit: mb(native.currentCommit) }) + "\n");
-  }, 5000);
+  }, Number(process.env.CAPX_MEMORY_SERIES_MS ?? 5000));
   timer.unref?.();
 }
