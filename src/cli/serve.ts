@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { DEFAULT_CONFIG_PATH, loadConfigFile, parseListen, type Config } from "../config/config.ts";
 import { startDaemon, SHUTDOWN_TIMEOUT_MS } from "../daemon/daemon.ts";
-import { installHeapStatsSignal } from "../daemon/heap-stats.ts";
+import { installHeapStatsSignal, startMemorySeries } from "../daemon/heap-stats.ts";
 import { MemoryPacer } from "../daemon/memory-pacer.ts";
 import { log } from "../lib/log.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -77,6 +77,7 @@ export async function serve(argv: string[]): Promise<void> {
   const daemon = await startDaemon(config);
   notifySystemd(`serving on ${daemon.url}`);
   installHeapStatsSignal();
+  void startMemorySeries();
   new MemoryPacer().start();
   let signals = 0;
   const stop = (signal: string) => {

@@ -7,7 +7,6 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { memoryReports } from "./memory-reporters.ts";
 
 export function installHeapStatsSignal(file = process.env.CAPX_HEAP_STATS): void {
-  startMemorySeries();
   if (!file) return;
   process.on("SIGUSR2", async () => {
     const { heapStats } = await import("bun:jsc");
@@ -54,14 +53,14 @@ function residentByMapping(): Record<string, number> {
  * CAPX_MEMORY_SERIES=<file>: every 5 s (CAPX_MEMORY_SERIES_MS) a JSON line with RSS, the JS heap (used, committed),
  * external memory and mimalloc's committed bytes, without forcing a GC: how memory grows over a run.
  */
-function startMemorySeries(file = process.env.CAPX_MEMORY_SERIES): void {
+export async function startMemorySeries(file = process.env.CAPX_MEMORY_SERIES): Promise<void> {
   if (!file) return;
+  const { memoryUsage: nativeMemoryUsage } = await import("bun:jsc");
   const t0 = Date.now();
   const mb = (n: number) => Math.round(n / 1048576);
-  const timer = setInterval(async () => {
-    const jsc = await import("bun:jsc");
+  const timer = setInterval(() => {
     const m = process.memoryUsage();
-    const native = jsc.memoryUsage() as { currentCommit: number };
+    const native = nativeMemoryUsage() as { currentCommit: number };
     appendFileSync(file, JSON.stringify({ s: Math.round((Date.now() - t0) / 1000), rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), mallocCommit: mb(native.currentCommit) }) + "\n");
   }, Number(process.env.CAPX_MEMORY_SERIES_MS ?? 5000));
   timer.unref?.();

@@ -49,11 +49,6 @@ export class MemoryPacer {
     return this;
   }
 
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
   /** One look at RSS; true when it collected. */
   check(): boolean {
     const now = this.#o.now();
@@ -61,11 +56,10 @@ export class MemoryPacer {
     if (before <= this.#baseline * this.#o.growth || now - this.#last < this.#o.minIntervalMs) return false;
     this.#o.collect();
     const after = this.#o.rss();
-    const tookMs = this.#o.now() - now;
     this.#last = this.#o.now();
     this.#baseline = after;
     this.collections++;
-    log.debug({ component: "memory", rssBeforeMiB: mib(before), rssAfterMiB: mib(after), tookMs: Math.round(tookMs) }, "full garbage collection");
+    log.debug({ component: "memory", rssBeforeMiB: mib(before), rssAfterMiB: mib(after), tookMs: Math.round(this.#last - now) }, "full garbage collection");
     return true;
   }
 }

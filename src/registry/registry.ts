@@ -41,7 +41,7 @@ function resolvedOf(resource: Resource, version: ResourceVersion): Resolved {
   let byVersion = sharedResolved.get(resource);
   if (!byVersion) sharedResolved.set(resource, (byVersion = new Map()));
   let r = byVersion.get(version.name);
-  if (r?.version !== version) byVersion.set(version.name, (r = { resource, version }));
+  if (!r) byVersion.set(version.name, (r = { resource, version }));
   return r;
 }
 
