@@ -46,15 +46,34 @@ async function createOrGet(client: Client, secret: KObject): Promise<KObject> {
   }
 }
 
+/**
+ * Bundles being generated and stored, by Secret: the reconciles of one cluster's TalosConfigs that
+ * run at once (an HA control plane's) share one generation instead of each paying for an RSA-4096 key.
+ */
+const generating = new Map<string, Promise<SecretsBundle>>();
+
 /** The cluster's secrets bundle, generated (for `contract`) and stored the first time. */
-export async function ensureSecretsBundle(client: Client, cluster: KObject, contract: Contract): Promise<SecretsBundle> {
+export async function ensureSecretsBundle(
+  client: Client,
+  cluster: KObject,
+  contract: Contract,
+  generate: (contract: Contract) => Promise<SecretsBundle> = generateSecretsBundle,
+): Promise<SecretsBundle> {
   const ns = cluster.metadata.namespace!;
   const name = `${cluster.metadata.name}-talos`;
   const existing = getSecret(client, ns, name);
   if (existing) return readSecretsBundle(secretValue(existing, "bundle"));
-  const bundle = await generateSecretsBundle(contract);
-  const stored = await createOrGet(client, secretShell(cluster, name, { bundle: encodeSecretsBundle(bundle) }, "Opaque"));
-  return readSecretsBundle(secretValue(stored, "bundle"));
+  const key = `${ns}/${name}`;
+  let pending = generating.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const bundle = await generate(contract);
+      const stored = await createOrGet(client, secretShell(cluster, name, { bundle: encodeSecretsBundle(bundle) }, "Opaque"));
+      return readSecretsBundle(secretValue(stored, "bundle"));
+    })().finally(() => generating.delete(key));
+    generating.set(key, pending);
+  }
+  return pending;
 }
 
 /** `<cluster>-ca` from the bundle's Kubernetes CA (left alone when it exists). */

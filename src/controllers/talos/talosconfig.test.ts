@@ -5,7 +5,9 @@ import type { KObject } from "../../lib/kobject.ts";
 import { TalosClient } from "../../providers/talos/api/client.ts";
 import { decodeDocuments } from "../../providers/talos/yaml.ts";
 import { CAPI_VERSION } from "../core/contract.ts";
-import { parseTalosconfig } from "./cluster-secrets.ts";
+import { DEFAULT_CONTRACT, type Contract } from "../../providers/talos/contract.ts";
+import { generateSecretsBundle } from "../../providers/talos/secrets.ts";
+import { ensureSecretsBundle, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
 import { secretValue, talosApiServerName, TALOSCONFIG_VERSION } from "./common.ts";
 import { withCertSAN } from "./talosconfig.ts";
 import { CLUSTER, clusterObject, createProvisionedCluster, NS, seedBundle, startTalosEnv, waitFor, type TalosTestEnv } from "./testenv.ts";
@@ -182,5 +184,24 @@ describe("TalosConfig controller, before the infrastructure", () => {
     } finally {
       await e.close();
     }
+  });
+});
+
+describe("the cluster's secrets bundle", () => {
+  test("reconciles of one cluster that need it at once share one generation", async () => {
+    const cluster = await createProvisionedCluster(env.client, "shared-bundle");
+    let generated = 0;
+    const slowGenerate = async (contract: Contract) => {
+      generated++;
+      await Bun.sleep(50);
+      return generateSecretsBundle(contract);
+    };
+    const bundles = await Promise.all([1, 2, 3].map(() => ensureSecretsBundle(env.client, cluster, DEFAULT_CONTRACT, slowGenerate)));
+    expect(generated).toBe(1);
+    expect(new Set(bundles.map((b) => b.certs.k8s.crt)).size).toBe(1);
+    // Stored: later calls read it without generating.
+    await ensureSecretsBundle(env.client, cluster, DEFAULT_CONTRACT, slowGenerate);
+    expect(generated).toBe(1);
+    expect(readSecretsBundle(secretValue(secret("shared-bundle-talos"), "bundle")).certs.k8s.crt).toBe(bundles[0]!.certs.k8s.crt);
   });
 });
