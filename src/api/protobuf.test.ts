@@ -314,6 +314,44 @@ describe("ObjectMeta", () => {
 });
 
 describe("core/v1 kinds", () => {
+  test("Service: ports with int and named target ports, selector, type; empty strings as Go omits them", () => {
+    const port = (name: string, proto: string, p: number, target: Bytes) => msg(1, str(1, name), str(2, proto), vint(3, p), msg(4, target), vint(5, 0));
+    const body = envelope(
+      "v1",
+      "Service",
+      meta(),
+      msg(
+        2,
+        port("80-8080", "TCP", 80, cat(vint(1, 0), vint(2, 8080), str(3, ""))),
+        port("dns", "UDP", 53, cat(vint(1, 1), vint(2, 0), str(3, "dns-udp"))),
+        entry(2, "app", "web"),
+        str(3, ""),
+        str(4, "ClusterIP"),
+        str(7, ""),
+        str(10, ""),
+        vint(13, false),
+        str(22, "Local"),
+      ),
+      msg(3, msg(1)),
+    );
+    expect(decodeProtobufObject(body)).toEqual({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "obj" },
+      spec: {
+        ports: [
+          { name: "80-8080", protocol: "TCP", port: 80, targetPort: 8080 },
+          { name: "dns", protocol: "UDP", port: 53, targetPort: "dns-udp" },
+        ],
+        selector: { app: "web" },
+        type: "ClusterIP",
+        internalTrafficPolicy: "Local",
+      },
+      status: { loadBalancer: {} },
+    });
+    expect(SUPPORTED_PROTOBUF_KINDS).toContain("v1, Kind=Service");
+  });
+
   test("Namespace with finalizers and a status", () => {
     const body = envelope(
       "v1",

@@ -44,6 +44,7 @@ const DECODERS: Record<string, Record<string, (m: Msg) => Json>> = {
     Namespace: decodeNamespace,
     ConfigMap: decodeConfigMap,
     Secret: decodeSecret,
+    Service: decodeService,
     Event: decodeCoreEvent,
   },
   "coordination.k8s.io/v1": { Lease: decodeLease },
@@ -537,6 +538,71 @@ function decodeSecret(m: Msg): Json {
     .set("data", m.bytesMap(2, "data"))
     .set("stringData", m.stringMap(4, "stringData"))
     .nz("type", m.string(3, "type")).o;
+}
+
+function decodeService(m: Msg): Json {
+  const spec = m.message(2, "spec");
+  const o = new Out().set("metadata", objectMeta(m.message(1, "metadata"))).set("spec", spec ? serviceSpec(spec) : {});
+  const status = m.message(3, "status");
+  if (status) {
+    const lb = status.message(1, "loadBalancer");
+    const ingress = lb?.messages(1, "ingress").map((i) => new Out().nz("ip", i.string(1, "ip")).nz("hostname", i.string(2, "hostname")).set("ipMode", i.string(3, "ipMode")).o) ?? [];
+    o.set("status", new Out().set("loadBalancer", new Out().list("ingress", ingress).o).list("conditions", status.messages(2, "conditions").map(metaCondition)).o);
+  }
+  return o.o;
+}
+
+function serviceSpec(m: Msg): Json {
+  const affinity = m.message(14, "sessionAffinityConfig");
+  const clientIP = affinity?.message(1, "clientIP");
+  return new Out()
+    .list("ports", m.messages(1, "ports").map(servicePort))
+    .set("selector", m.stringMap(2, "selector"))
+    .nz("clusterIP", m.string(3, "clusterIP"))
+    .list("clusterIPs", m.strings(18, "clusterIPs"))
+    .nz("type", m.string(4, "type"))
+    .list("externalIPs", m.strings(5, "externalIPs"))
+    .nz("sessionAffinity", m.string(7, "sessionAffinity"))
+    .nz("loadBalancerIP", m.string(8, "loadBalancerIP"))
+    .list("loadBalancerSourceRanges", m.strings(9, "loadBalancerSourceRanges"))
+    .nz("externalName", m.string(10, "externalName"))
+    .nz("externalTrafficPolicy", m.string(11, "externalTrafficPolicy"))
+    .nz("healthCheckNodePort", m.int32(12, "healthCheckNodePort"))
+    .nz("publishNotReadyAddresses", m.bool(13, "publishNotReadyAddresses"))
+    .set("sessionAffinityConfig", affinity ? new Out().set("clientIP", clientIP ? new Out().set("timeoutSeconds", clientIP.int32(1, "timeoutSeconds")).o : undefined).o : undefined)
+    .list("ipFamilies", m.strings(19, "ipFamilies"))
+    .set("ipFamilyPolicy", m.string(17, "ipFamilyPolicy"))
+    .set("allocateLoadBalancerNodePorts", m.bool(20, "allocateLoadBalancerNodePorts"))
+    .set("loadBalancerClass", m.string(21, "loadBalancerClass"))
+    .set("internalTrafficPolicy", m.string(22, "internalTrafficPolicy"))
+    .set("trafficDistribution", m.string(23, "trafficDistribution")).o;
+}
+
+function servicePort(m: Msg): Json {
+  const target = m.message(4, "targetPort");
+  return new Out()
+    .nz("name", m.string(1, "name"))
+    .nz("protocol", m.string(2, "protocol"))
+    .set("appProtocol", m.string(6, "appProtocol"))
+    .set("port", m.int32(3, "port") ?? 0)
+    .set("targetPort", target ? intOrString(target) : undefined)
+    .nz("nodePort", m.int32(5, "nodePort")).o;
+}
+
+/** intstr.IntOrString {1 type (0 int, 1 string), 2 intVal, 3 strVal}: JSON renders the value itself. */
+function intOrString(m: Msg): number | string {
+  return m.int64(1, "type") === 1 ? (m.string(3, "strVal") ?? "") : (m.int32(2, "intVal") ?? 0);
+}
+
+/** metav1.Condition {1 type, 2 status, 3 observedGeneration, 4 lastTransitionTime, 5 reason, 6 message}. */
+function metaCondition(m: Msg): Json {
+  return new Out()
+    .set("type", m.string(1, "type") ?? "")
+    .set("status", m.string(2, "status") ?? "")
+    .nz("observedGeneration", m.int64(3, "observedGeneration"))
+    .set("lastTransitionTime", time(m, 4, "lastTransitionTime"))
+    .set("reason", m.string(5, "reason") ?? "")
+    .set("message", m.string(6, "message") ?? "").o;
 }
 
 function objectReference(m: Msg | undefined): Json {

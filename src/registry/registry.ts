@@ -11,6 +11,7 @@ import { eventDefinition, eventsV1Definition } from "./builtin/event.ts";
 import { leaseDefinition } from "./builtin/lease.ts";
 import { namespaceDefinition } from "./builtin/namespace.ts";
 import { secretDefinition } from "./builtin/secret.ts";
+import { serviceDefinition } from "./builtin/service.ts";
 import { selfSubjectAccessReviewDefinition } from "./builtin/access-review.ts";
 import { conditionOf, crdToResource, type CRDObject } from "./crd/to-resource.ts";
 import { makeResource, type KindHooks, type Resource, type ResourceDefinition, type ResourceVersion } from "./types.ts";
@@ -70,6 +71,7 @@ export class Registry {
       namespaceDefinition,
       configMapDefinition,
       secretDefinition,
+      serviceDefinition,
       eventDefinition,
       eventsV1Definition,
       leaseDefinition,

@@ -109,6 +109,27 @@ suite("kubectl checklist (notes §h)", () => {
     expect(out).toContain("testmachinedeployment.e2e.capx.dev/md1");
   });
 
+  it("7b. get all: nothing in a fresh namespace, then a Service with defaults and kubectl's columns", async () => {
+    await k.ok(["create", "namespace", "getall"]);
+    const empty = await k.run(["get", "all", "-n", "getall"]);
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toContain("No resources found in getall namespace.");
+    await k.ok(["create", "service", "clusterip", "web", "--tcp=80:8080", "-n", "getall"]);
+    await k.ok(["create", "service", "externalname", "db", "--external-name=db.example.com", "-n", "getall"]);
+    const out = await k.ok(["get", "all", "-n", "getall", "-o", "wide"]);
+    expect(out).toMatch(/^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\s+SELECTOR\n/);
+    // One kind in the category, so kubectl prints bare names (no `service/` prefix).
+    expect(out).toMatch(/\nweb\s+ClusterIP\s+<none>\s+<none>\s+80\/TCP\s+\d+s\s+app=web\n/);
+    expect(out).toMatch(/\ndb\s+ExternalName\s+<none>\s+db\.example\.com\s+<none>\s+\d+s\s+app=db\n/);
+    const spec = JSON.parse(await k.ok(["get", "svc", "web", "-n", "getall", "-o", "jsonpath={.spec}"]));
+    expect(spec).toMatchObject({ type: "ClusterIP", sessionAffinity: "None", ports: [{ name: "80-8080", port: 80, protocol: "TCP", targetPort: 8080 }] });
+    const bad = await k.run(["create", "-n", "getall", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "bad" }, spec: { type: "Nodeport", ports: [{ port: 70000 }] } }) });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('spec.type: Unsupported value: "Nodeport"');
+    expect(bad.stderr).toContain("spec.ports[0].port: Invalid value: 70000");
+    expect((await k.run(["get", "svc", "bad", "-n", "getall"])).code).not.toBe(0);
+  });
+
   it("8. jsonpath shows a UUID uid and generation 1", async () => {
     const out = await k.ok(["get", "tcl", "c1", "-o", "jsonpath={.metadata.uid} {.metadata.generation}"]);
     expect(out).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} 1$/);

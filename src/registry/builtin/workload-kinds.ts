@@ -1,7 +1,7 @@
 /**
  * The rest of a workload cluster's built-in API, served by the lab's workload API servers so that
  * what users and ClusterResourceSets apply there (CNI and CSI manifests: Deployments, DaemonSets,
- * RBAC, Services, webhooks, PriorityClasses, CRDs through apiextensions) is accepted and stored
+ * RBAC, webhooks, PriorityClasses, CRDs through apiextensions) is accepted and stored
  * like a real API server would, with discovery, status subresources where Kubernetes has them,
  * and open schemas: nothing runs these objects, only Nodes and Pods have behaviour.
  * @module
@@ -26,7 +26,6 @@ const APPS = { group: "apps", version: "v1", namespaced: true, status: true, cat
 const RBAC = { group: "rbac.authorization.k8s.io", version: "v1" };
 
 const KINDS: GenericKind[] = [
-  { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, shortNames: ["svc"], categories: ["all"], status: true },
   { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, shortNames: ["sa"] },
   { group: "", version: "v1", kind: "Endpoints", plural: "endpoints", namespaced: true, shortNames: ["ep"] },
   { group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims", namespaced: true, shortNames: ["pvc"], status: true },
