@@ -123,6 +123,25 @@ suite("kubectl checklist (notes §h)", () => {
     expect(out).toMatch(/\ndb\s+ExternalName\s+<none>\s+db\.example\.com\s+<none>\s+\d+s\s+app=db\n/);
     const spec = JSON.parse(await k.ok(["get", "svc", "web", "-n", "getall", "-o", "jsonpath={.spec}"]));
     expect(spec).toMatchObject({ type: "ClusterIP", sessionAffinity: "None", ports: [{ name: "80-8080", port: 80, protocol: "TCP", targetPort: 8080 }] });
+    // apply merges ports by port (strategic merge patch), server-side apply keys them by port and protocol.
+    const svc = (targetPort: number, extra: object[] = []) =>
+      JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "api", namespace: "getall" }, spec: { selector: { app: "api" }, ports: [{ name: "https", port: 443, targetPort }, ...extra] } });
+    expect(await k.ok(["apply", "-f", "-"], { input: svc(6443) })).toContain("service/api created");
+    expect(await k.ok(["apply", "-f", "-"], { input: svc(8443, [{ name: "dns", port: 53, protocol: "UDP" }]) })).toContain("service/api configured");
+    const ports = () => k.ok(["get", "svc", "api", "-n", "getall", "-o", "jsonpath={.spec.ports}"]).then((o) => JSON.parse(o));
+    expect(await ports()).toEqual([
+      { name: "https", port: 443, protocol: "TCP", targetPort: 8443 },
+      { name: "dns", port: 53, protocol: "UDP", targetPort: 53 },
+    ]);
+    // Two server-side appliers each own their port of one Service.
+    const ssa = (manager: string, port: object) =>
+      k.ok(["apply", "--server-side", `--field-manager=${manager}`, "-f", "-"], {
+        input: JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "shared", namespace: "getall" }, spec: { ports: [port] } }),
+      });
+    await ssa("web-team", { name: "http", port: 80, targetPort: 8080 });
+    await ssa("dns-team", { name: "dns", port: 53, protocol: "UDP" });
+    const shared = JSON.parse(await k.ok(["get", "svc", "shared", "-n", "getall", "-o", "jsonpath={.spec.ports}"]));
+    expect(shared.map((p: { name: string; port: number; protocol: string }) => `${p.name} ${p.port}/${p.protocol}`)).toEqual(["http 80/TCP", "dns 53/UDP"]);
     const bad = await k.run(["create", "-n", "getall", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "bad" }, spec: { type: "Nodeport", ports: [{ port: 70000 }] } }) });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('spec.type: Unsupported value: "Nodeport"');

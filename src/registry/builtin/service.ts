@@ -35,7 +35,7 @@ const open = { "x-kubernetes-preserve-unknown-fields": true } as const;
 const portSchema = obj(
   {
     name: str("The name of this port within the service."),
-    protocol: str("The IP protocol for this port.", { enum: ["TCP", "UDP", "SCTP"] }),
+    protocol: str("The IP protocol for this port.", { enum: ["TCP", "UDP", "SCTP"], default: "TCP" }),
     port: { ...int("The port that will be exposed by this service."), minimum: 1, maximum: 65535 },
     targetPort: { "x-kubernetes-int-or-string": true, description: "Number or name of the port to access on the pods targeted by the service." },
     nodePort: int("The port on each node on which this service is exposed when type is NodePort or LoadBalancer."),
@@ -50,10 +50,16 @@ const schema = resourceSchema("Service is a named abstraction of software servic
     {
       type: str("How the Service is exposed.", { enum: ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] }),
       clusterIP: str("The IP address of the service."),
-      externalIPs: stringList("IP addresses for which nodes in the cluster will also accept traffic for this service."),
+      externalIPs: stringList("IP addresses for which nodes in the cluster will also accept traffic for this service.", { "x-kubernetes-list-type": "atomic" }),
       externalName: str("The external reference that discovery mechanisms will return as an alias for this service (type ExternalName)."),
-      ports: listOf(portSchema, "The list of ports that are exposed by this service."),
-      selector: stringMap("Route service traffic to pods with label keys and values matching this selector."),
+      // As upstream: a map keyed by port and protocol, merged by port in strategic merge patches.
+      ports: listOf(portSchema, "The list of ports that are exposed by this service.", {
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["port", "protocol"],
+        "x-kubernetes-patch-merge-key": "port",
+        "x-kubernetes-patch-strategy": "merge",
+      }),
+      selector: { ...stringMap("Route service traffic to pods with label keys and values matching this selector."), "x-kubernetes-map-type": "atomic" },
       sessionAffinity: str("Session affinity.", { enum: ["ClientIP", "None"] }),
     },
     "Spec defines the behavior of a service.",
