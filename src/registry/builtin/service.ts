@@ -97,10 +97,8 @@ function setDefaults(o: KObject): void {
   if (s.type === "ExternalName") return;
   s.sessionAffinity ??= "None";
   s.internalTrafficPolicy ??= "Cluster";
-  for (const p of s.ports ?? []) {
-    p.protocol ??= "TCP";
-    if (p.targetPort === undefined && p.port !== undefined) p.targetPort = p.port;
-  }
+  // protocol: the schema's default (TCP).
+  for (const p of s.ports ?? []) if (p.targetPort === undefined && p.port !== undefined) p.targetPort = p.port;
 }
 
 export const serviceDefinition: ResourceDefinition = builtinKind({
@@ -123,6 +121,6 @@ export const serviceDefinition: ResourceDefinition = builtinKind({
   ],
   hooks: {
     prepareForCreate: setDefaults,
-    prepareForUpdate: (o) => setDefaults(o),
+    prepareForUpdate: setDefaults,
   },
 });
