@@ -63,6 +63,13 @@ export class ApiMetrics {
   #queue: ((p: Prom) => void)[] = [];
   #textSources: (() => string)[] = [];
 
+  /**
+   * `queueBeforeLoad: false` drops observations until the first scrape loads prom-client: for
+   * the lab's workload API servers, which nobody scrapes — a thousand of them holding 10,000
+   * queued observations each would be a leak, and a registry each would be heavy.
+   */
+  constructor(private readonly opts: { queueBeforeLoad?: boolean } = {}) {}
+
   /** Adds metrics rendered elsewhere (the controllers' reconcile counters) to /metrics. */
   addTextSource(source: () => string): void {
     this.#textSources.push(source);
@@ -77,7 +84,7 @@ export class ApiMetrics {
 
   #do(f: (p: Prom) => void): void {
     if (this.#prom) f(this.#prom);
-    else if (this.#queue.length < MAX_QUEUED) this.#queue.push(f);
+    else if (this.opts.queueBeforeLoad !== false && this.#queue.length < MAX_QUEUED) this.#queue.push(f);
   }
 
   request(labels: RequestLabelValues, code: number, seconds?: number): void {

@@ -320,6 +320,7 @@ export class LabTalosNodes {
     const cluster = this.cluster(key);
     const node = new LabTalosNode({
       documents: boot.docs,
+      config: boot.config,
       address: boot.address,
       hostname: boot.hostname,
       dataDir: cluster.nodeDir(boot.hostname),

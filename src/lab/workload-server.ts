@@ -99,7 +99,7 @@ export async function startWorkloadServer(o: WorkloadServerOptions): Promise<Wor
   const app = buildApp({
     rest,
     authenticator: new Authenticator([]),
-    metrics: new ApiMetrics(),
+    metrics: new ApiMetrics({ queueBeforeLoad: false }),
     watches,
     openapi: new OpenApiCache(registry),
     health: { live: [{ name: "ping", check: () => undefined }], ready: [{ name: "ping", check: () => undefined }] },

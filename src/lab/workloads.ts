@@ -23,6 +23,7 @@ const unb64 = (s: unknown) => (typeof s === "string" ? Buffer.from(s, "base64").
 export class LabWorkloads {
   #servers = new Map<string, Promise<WorkloadServer | undefined>>();
   #stopped = false;
+  readonly #client;
   /** DATA_DIR/lab/workloads.db: every workload cluster's objects, one scope each. */
   #scopes: StoreScopes | undefined;
 
@@ -30,7 +31,9 @@ export class LabWorkloads {
     private readonly m: Manager,
     private readonly network: LabNetwork,
     private readonly dataDir: string,
-  ) {}
+  ) {
+    this.#client = m.client("lab-workloads");
+  }
 
   start(): void {
     const clusters = this.m.informers.forKind("cluster.x-k8s.io/v1beta2", "Cluster");
@@ -81,7 +84,7 @@ export class LabWorkloads {
     if (existing) return existing;
     const ep = (c.spec as { controlPlaneEndpoint?: { host?: string; port?: number } } | undefined)?.controlPlaneEndpoint;
     if (!ep?.host || !ep.port || !this.network.inLab(ep.host)) return undefined;
-    const ca = this.m.informers.forKind("v1", "Secret")?.get(c.metadata.namespace, `${c.metadata.name}-ca`);
+    const ca = this.#client.get({ apiVersion: "v1", kind: "Secret", namespace: c.metadata.namespace, name: `${c.metadata.name}-ca` });
     const data = (ca?.data ?? {}) as Record<string, string>;
     if (!data["tls.crt"] || !data["tls.key"]) return undefined;
     const started = startWorkloadServer({

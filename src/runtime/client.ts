@@ -81,13 +81,35 @@ export class Client {
     const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
     if (inf) {
       const obj = inf.get(ref.namespace, ref.name);
+      if (obj && inf.partial) return this.#getWhole(ref);
       return obj && cloneData(obj);
     }
     return this.#getStored(ref);
   }
 
-  /** Like `get`, but the cache's own deep-frozen object: never change it. */
+  /**
+   * Like `get`, but the cache's own deep-frozen object: never change it. (For a kind the cache
+   * keeps partially, such as Secrets, a private copy read from the store.)
+   */
   getShared(ref: ObjectRef): Readonly<KObject> | undefined {
+    const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
+    if (!inf) return this.#getStored(ref);
+    const obj = inf.get(ref.namespace, ref.name);
+    return obj && inf.partial ? this.#getWhole(ref) : obj;
+  }
+
+  /** A stored object in the form the cache would hold it whole (no managedFields). */
+  #getWhole(ref: ObjectRef): KObject | undefined {
+    const obj = this.#getStored(ref);
+    if (obj?.metadata.managedFields) delete obj.metadata.managedFields;
+    return obj;
+  }
+
+  /**
+   * The cache's frozen object even where the cache keeps it partially (a Secret without its
+   * data): for checks on metadata, such as whether a resourceVersion is still current.
+   */
+  getCachedMetadata(ref: ObjectRef): Readonly<KObject> | undefined {
     const inf = this.cache?.forKind(ref.apiVersion, ref.kind);
     return inf ? inf.get(ref.namespace, ref.name) : this.#getStored(ref);
   }
@@ -103,6 +125,7 @@ export class Client {
 
   list(apiVersion: string, kind: string, namespace?: string, opts: ListOptions = {}): KObject[] {
     const shared = this.#listCached(apiVersion, kind, namespace, opts);
+    if (shared && this.cache?.forKind(apiVersion, kind)?.partial) return shared as KObject[];
     return shared ? shared.map((o) => cloneData(o)) : list(this.deps, this.resolve(apiVersion, kind), namespace, opts).items;
   }
 
@@ -118,7 +141,10 @@ export class Client {
     const ns = inf.resolved.resource.namespaced ? namespace : undefined;
     const label = filter.requiredLabel;
     const items = label ? inf.byLabel(label.key, label.value).filter((o) => ns === undefined || o.metadata.namespace === ns) : inf.list(ns);
-    return (filter.matchesAll ? items : items.filter(filter)).sort(byNamespaceAndName);
+    const out = (filter.matchesAll ? items : items.filter(filter)).sort(byNamespaceAndName);
+    if (!inf.partial) return out;
+    // Selected on what the cache keeps, then read whole from the store (private copies).
+    return out.flatMap((o) => this.#getWhole({ apiVersion, kind, namespace: o.metadata.namespace, name: o.metadata.name! }) ?? []);
   }
 
   async create(obj: KObject): Promise<KObject> {

@@ -23,8 +23,24 @@ export function keyOf(obj: KObject): string {
   return objectKey(obj.metadata.namespace, obj.metadata.name!);
 }
 
+/**
+ * Resources whose informers keep only what the controllers select and map on, as
+ * controller-runtime's metadata-only caches: a Secret's `data` is read from the store when a
+ * controller asks for the Secret (Client does), so thousands of clusters' keys and machine
+ * configs are not held twice.
+ */
+const PARTIAL: Record<string, (o: KObject) => KObject> = {
+  secrets: (o) => {
+    if (!("data" in o) && !("stringData" in o)) return o;
+    const { data: _d, stringData: _s, ...rest } = o as KObject & { data?: unknown; stringData?: unknown };
+    return rest as KObject;
+  },
+};
+
 export class Informer {
   #cache = new Map<string, KObject>();
+  /** Set when cached objects lack fields of the stored ones (see PARTIAL): read those from the store. */
+  readonly partial: ((o: KObject) => KObject) | undefined;
   #handlers = new Set<InformerHandler>();
   #indexers = new Map<string, IndexFunc>();
   #indexes = new Map<string, Map<string, Set<string>>>();
@@ -33,7 +49,9 @@ export class Informer {
   constructor(
     private readonly d: RestDeps,
     readonly resolved: Resolved,
-  ) {}
+  ) {
+    this.partial = resolved.resource.group === "" ? PARTIAL[resolved.resource.plural] : undefined;
+  }
 
   get resourceKey(): string {
     return this.resolved.resource.qualified;
@@ -100,6 +118,7 @@ export class Informer {
    */
   #present(stored: KObject): KObject {
     let obj = toVersion(this.resolved.resource, stored, this.resolved.version.name);
+    if (this.partial) obj = this.partial(obj);
     if (obj.metadata.managedFields) {
       const { managedFields: _, ...metadata } = obj.metadata;
       obj = { ...obj, metadata };
@@ -145,9 +164,16 @@ export class Informer {
   }
 }
 
+/**
+ * Arrays are frozen only under `bun test`: JavaScriptCore keeps a frozen array in a sparse map,
+ * twice the memory and a third slower to read — tens of MiB across a thousand clusters' caches —
+ * while the tests already catch a controller that writes into a shared array.
+ */
+const FREEZE_ARRAYS = process.env.NODE_ENV === "test";
+
 function deepFreeze<T>(v: T): T {
   if (v && typeof v === "object" && !Object.isFrozen(v)) {
-    Object.freeze(v);
+    if (FREEZE_ARRAYS || !Array.isArray(v)) Object.freeze(v);
     for (const x of Object.values(v)) deepFreeze(x);
   }
   return v;

@@ -202,6 +202,34 @@ describe("Informer", () => {
     expect(events.map((o) => [o.data, o.metadata.managedFields])).toEqual([[{ k: "w" }, undefined]]);
     expect(JSON.parse(stored()!.body).metadata.managedFields).toEqual([expect.objectContaining({ manager: "writer", operation: "Update" })]);
   });
+  it("keeps Secrets without their data (metadata and type only); the client reads the data from the store", async () => {
+    const d = deps();
+    const m = new Manager(d);
+    const inf = m.informers.forKind("v1", "Secret")!;
+    const client = m.client("t");
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const secret = (name: string, cluster: string, value: string): KObject => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "default", labels: { cluster } }, type: "Opaque", data: { k: b64(value) } });
+    await client.create(secret("a", "one", "v"));
+    await client.create(secret("b", "two", "w"));
+    expect(inf.get("default", "a")).toMatchObject({ type: "Opaque", metadata: { name: "a", labels: { cluster: "one" } } });
+    expect(inf.get("default", "a")!.data).toBeUndefined();
+    const ref = { apiVersion: "v1", kind: "Secret", namespace: "default", name: "a" };
+    expect(client.getCachedMetadata(ref)?.data).toBeUndefined();
+    for (const got of [client.get(ref), client.getShared(ref)]) {
+      expect(got?.data).toEqual({ k: b64("v") });
+      expect(got?.metadata.managedFields).toBeUndefined();
+    }
+    expect(client.listShared("v1", "Secret", "default", { labelSelector: "cluster=two" }).map((o) => o.data)).toEqual([{ k: b64("w") }]);
+    expect(client.list("v1", "Secret", "default", { fieldSelector: "type=Opaque" }).map((o) => (o.data as Record<string, string> | undefined)?.k)).toEqual([b64("v"), b64("w")]);
+    await client.patch(ref, "merge", { data: { k: b64("x") } });
+    expect(client.get(ref)?.data).toEqual({ k: b64("x") });
+    await client.delete(ref);
+    expect(client.get(ref)).toBeUndefined();
+    expect(client.getShared(ref)).toBeUndefined();
+    // other kinds stay whole in the cache
+    await client.create(cm("c", { k: "v" }));
+    expect(m.informers.forKind("v1", "ConfigMap")!.get("default", "c")?.data).toEqual({ k: "v" });
+  });
 });
 
 describe("patch helper and conditions", () => {

@@ -106,6 +106,7 @@ export class EtcdClient {
     this.#client = new grpc.Client(`dns:${target}`, creds, {
       "grpc.ssl_target_name_override": name,
       "grpc.default_authority": name,
+      "grpc.enable_channelz": 0,
     });
   }
 

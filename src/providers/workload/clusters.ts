@@ -80,15 +80,16 @@ export class SecretWorkloadClusters implements WorkloadClusters {
   }
 
   async forCluster(namespace: string, clusterName: string): Promise<WorkloadClient | undefined> {
-    const secret = this.client.get({ apiVersion: "v1", kind: "Secret", namespace, name: `${clusterName}${KUBECONFIG_SUFFIX}` });
-    const value = (secret?.data as { value?: string } | undefined)?.value;
+    const ref = { apiVersion: "v1", kind: "Secret", namespace, name: `${clusterName}${KUBECONFIG_SUFFIX}` };
     const key = `${namespace}/${clusterName}`;
+    const cached = this.#clients.get(key);
+    if (cached && cached.rv === this.client.getCachedMetadata(ref)?.metadata.resourceVersion) return cached.client;
+    const secret = this.client.get(ref);
+    const value = (secret?.data as { value?: string } | undefined)?.value;
     if (!secret || !value) {
       this.forget(namespace, clusterName);
       return undefined;
     }
-    const cached = this.#clients.get(key);
-    if (cached && cached.rv === secret.metadata.resourceVersion) return cached.client;
     cached?.client.nodes.stop();
     const http = new HttpWorkloadClient(parseKubeconfig(Buffer.from(value, "base64").toString()), this.dialer);
     const nodes = new NodeCache(http, (type, node, old) => {

@@ -105,7 +105,7 @@ export class LabEtcdServer {
         days: 365,
       },
     );
-    const server = new grpc.Server();
+    const server = new grpc.Server({ "grpc.enable_channelz": 0 });
     for (const service of ["etcdserverpb.Cluster", "etcdserverpb.Maintenance"] as const) {
       const rpcs = (Object.values(ETCD_RPCS) as EtcdRpc<unknown, unknown>[]).filter((r) => r.service === service);
       server.addService(definition(rpcs), this.#implementation(rpcs));

@@ -21,6 +21,8 @@ interface EntryViews {
   /** plain object below the entry → its view */
   views: WeakMap<object, object>;
   mark: () => void;
+  /** The traps of every view below this entry: one set per entry, not per view. */
+  handler?: ProxyHandler<object>;
 }
 
 export class StateTracker {
@@ -125,8 +127,15 @@ export class StateTracker {
     if (Object.isFrozen(target)) return target;
     const known = e.views.get(target);
     if (known) return known;
+    const proxy = new Proxy(target, (e.handler ??= this.#deepHandler(e)));
+    e.views.set(target, proxy);
+    this.#targets.set(proxy, target);
+    return proxy;
+  }
+
+  #deepHandler(e: EntryViews): ProxyHandler<object> {
     const tracker = this;
-    const proxy = new Proxy(target, {
+    return {
       get(t, k) {
         const v = Reflect.get(t, k);
         return isObject(v) ? tracker.#deep(v, e) : v;
@@ -143,10 +152,7 @@ export class StateTracker {
         e.mark();
         return Reflect.defineProperty(t, k, "value" in d ? { ...d, value: tracker.#unwrap(d.value) } : d);
       },
-    });
-    e.views.set(target, proxy);
-    this.#targets.set(proxy, target);
-    return proxy;
+    };
   }
 
   /** The plain value to store: a tracked view stored somewhere else is stored as what it views. */

@@ -147,6 +147,7 @@ export class TalosClient {
       "grpc.ssl_target_name_override": serverName,
       "grpc.default_authority": serverName,
       "grpc.max_receive_message_length": 64 << 20,
+      "grpc.enable_channelz": 0,
     });
     this.#clients.set(endpoint, c);
     return c;

@@ -66,7 +66,10 @@ export interface TalosMachineConfigLike {
 }
 
 export interface LabTalosNodeOptions {
-  /** The v1alpha1 document (or a config already folded by `effectiveConfig`); ignored when `documents` is given. */
+  /**
+   * The v1alpha1 document, or the config already folded by `effectiveConfig` from `documents`
+   * (then the node keeps that one instead of folding its own copy).
+   */
   config?: TalosMachineConfigLike;
   /** All documents of the machine config (any contract): the node reads each field from the document that carries it. */
   documents?: Record<string, unknown>[];
@@ -157,8 +160,8 @@ export class LabTalosNode implements ClusterPeer {
     this.#opts = opts;
     this.address = opts.address;
     this.hostname = opts.hostname;
-    if (opts.documents) this.config = effectiveConfig(opts.documents);
-    else if (opts.config) this.config = opts.config;
+    if (opts.config) this.config = opts.config;
+    else if (opts.documents) this.config = effectiveConfig(opts.documents);
     else throw new Error("LabTalosNode: a machine config (config or documents) is required");
     this.cluster = opts.cluster;
     mkdirSync(opts.dataDir, { recursive: true });
@@ -214,7 +217,8 @@ export class LabTalosNode implements ClusterPeer {
     const ips = [...new Set([this.address, "127.0.0.1", ...sans.filter((s) => /^[\d.]+$/.test(s) || s.includes(":"))])];
     const serving = await issueTalosCertificate(ca, { usage: "server", dnsNames, ipAddresses: ips, hours: 24 });
 
-    const server = new grpc.Server();
+    // channelz off: its traces and registry would hold per-node history for nobody to read
+    const server = new grpc.Server({ "grpc.enable_channelz": 0 });
     server.addService(apidDefinition(), this.#implementation());
     const creds = grpc.ServerCredentials.createSsl(
       Buffer.from(caPem),
