@@ -7,6 +7,7 @@
  * instead of 1166 but cost 160 s of CPU, more than the run could spare.
  * @module
  */
+import { readFileSync } from "node:fs";
 import { log } from "../lib/log.ts";
 
 export interface PacerOptions {
@@ -54,14 +55,36 @@ export class MemoryPacer {
     const now = this.#o.now();
     const before = this.#o.rss();
     if (before <= this.#baseline * this.#o.growth || now - this.#last < this.#o.minIntervalMs) return false;
+    const peakBefore = peakRssMiB();
+    const diag = process.env.CAPX_PACER_DIAG ? objectCounts() : undefined;
     this.#o.collect();
+    if (diag) {
+      const after = objectCounts();
+      const delta = Object.entries(diag).map(([k, v]) => [k, v - (after[k] ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 25);
+      log.info({ component: "memory", collectedByType: Object.fromEntries(delta) }, "what the collection freed");
+    }
     const after = this.#o.rss();
     this.#last = this.#o.now();
     this.#baseline = after;
     this.collections++;
-    log.debug({ component: "memory", rssBeforeMiB: mib(before), rssAfterMiB: mib(after), tookMs: Math.round(this.#last - now) }, "full garbage collection");
+    log.info({ component: "memory", rssBeforeMiB: mib(before), rssAfterMiB: mib(after), peakRssMiB: { before: peakBefore, after: peakRssMiB() }, tookMs: Math.round(this.#last - now) }, "full garbage collection");
     return true;
   }
 }
 
 const mib = (n: number) => Math.round(n / 1048576);
+
+function objectCounts(): Record<string, number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("bun:jsc") as typeof import("bun:jsc")).heapStats().objectTypeCounts;
+}
+
+/** VmHWM: the peak RSS of the process so far (undefined off Linux). */
+function peakRssMiB(): number | undefined {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}

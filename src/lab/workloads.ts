@@ -18,6 +18,9 @@ import { openDatabase } from "../store/open.ts";
 import { Store } from "../store/store.ts";
 import { startWorkloadServer, type WorkloadServer } from "./workload-server.ts";
 
+/** Simulated clusters' objects are few and small: SQLite's default cache, not the appliance store's. */
+const LAB_CACHE_KIB = 2000;
+
 const unb64 = (s: unknown) => (typeof s === "string" ? Buffer.from(s, "base64").toString() : "");
 
 export class LabWorkloads {
@@ -70,7 +73,7 @@ export class LabWorkloads {
   }
 
   #shared(): StoreScopes {
-    return (this.#scopes ??= new StoreScopes(new Store(openDatabase(join(this.dataDir, "lab", "workloads.db"), { synchronous: "NORMAL" }))));
+    return (this.#scopes ??= new StoreScopes(new Store(openDatabase(join(this.dataDir, "lab", "workloads.db"), { synchronous: "NORMAL", cacheKiB: LAB_CACHE_KIB }))));
   }
 
   #dir(c: KObject): string {

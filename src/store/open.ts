@@ -20,6 +20,8 @@ export interface OpenOptions {
   /** Folder for automatic pre-migration backups. */
   backupDir?: string;
   busyTimeoutMs?: number;
+  /** SQLite's page cache, KiB (16,000 unless given). */
+  cacheKiB?: number;
   /** The migrations to apply; defaults to the ones embedded in the binary. */
   migrations?: EmbeddedMigration[];
 }
@@ -35,7 +37,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   // Short: a busy database answers 429 + Retry-After rather than stalling the event loop.
   db.run(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 1000}`);
   db.run("PRAGMA temp_store = MEMORY");
-  db.run("PRAGMA cache_size = -16000");
+  db.run(`PRAGMA cache_size = -${opts.cacheKiB ?? 16000}`);
   // Keep the WAL file from staying at its high-water mark after a burst of writes.
   db.run("PRAGMA journal_size_limit = 67108864");
   try {

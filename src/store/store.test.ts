@@ -243,6 +243,16 @@ describe("openDatabase", () => {
     db.close();
   });
 
+  it("sizes SQLite's page cache: 16 MB for the appliance's store unless told (the lab's databases take less)", () => {
+    using dir = tempDir();
+    const cacheOf = (db: Database) => (db.query("PRAGMA cache_size").get() as { cache_size: number }).cache_size;
+    const store = openDatabase(join(dir.path, "state.db"));
+    const lab = openDatabase(join(dir.path, "lab.db"), { cacheKiB: 2000 });
+    expect([cacheOf(store), cacheOf(lab)]).toEqual([-16000, -2000]);
+    store.close();
+    lab.close();
+  });
+
   it("embeds every migration file of migrations/", () => {
     const onDisk = readdirSync(join(import.meta.dir, "../../migrations")).filter((f) => f.endsWith(".sql"));
     expect(embeddedMigrations().map((m) => `${m.tag}.sql`)).toEqual(onDisk.sort());

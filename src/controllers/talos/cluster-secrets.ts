@@ -121,9 +121,12 @@ const talosKeyLabel = (pem: string) => pem.replace(/-----(BEGIN|END) PRIVATE KEY
 
 /**
  * `<cluster>-talosconfig`: created with a fresh admin certificate; afterwards only its endpoints
- * follow the control-plane addresses (the certificate stays). Returns the talosconfig.
+ * follow the control-plane addresses (the certificate stays). Returns the talosconfig, or
+ * undefined when it has to be created and `bundle` gives no bundle. The bundle may be given
+ * lazily: reading and parsing it (its YAML is the largest a reconcile meets) is only needed for
+ * the first write, not on the reconciles after it.
  */
-export async function ensureTalosconfig(client: Client, cluster: KObject, bundle: SecretsBundle): Promise<Talosconfig> {
+export async function ensureTalosconfig(client: Client, cluster: KObject, bundle: SecretsBundle | (() => SecretsBundle | undefined)): Promise<Talosconfig | undefined> {
   const ns = cluster.metadata.namespace!;
   const clusterName = cluster.metadata.name!;
   const name = `${clusterName}-talosconfig`;
@@ -139,11 +142,13 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
     }
     return cfg;
   }
+  const given = typeof bundle === "function" ? bundle() : bundle;
+  if (!given) return undefined;
   const { issueTalosAdminCertificate } = await import("../../providers/talos/api/pki.ts");
-  const admin = await issueTalosAdminCertificate({ certPem: bundle.certs.os.crt, keyPem: bundle.certs.os.key });
+  const admin = await issueTalosAdminCertificate({ certPem: given.certs.os.crt, keyPem: given.certs.os.key });
   const cfg: Talosconfig = {
     context: clusterName,
-    contexts: { [clusterName]: { endpoints, ca: b64(bundle.certs.os.crt), crt: b64(admin.certPem), key: b64(talosKeyLabel(admin.keyPem)) } },
+    contexts: { [clusterName]: { endpoints, ca: b64(given.certs.os.crt), crt: b64(admin.certPem), key: b64(talosKeyLabel(admin.keyPem)) } },
   };
   const stored = await createOrGet(client, secretShell(cluster, name, { talosconfig: stringify(cfg) }));
   return parseTalosconfig(secretValue(stored, "talosconfig"));

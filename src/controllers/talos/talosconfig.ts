@@ -139,8 +139,11 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
 
   // Already written: keep the shared talosconfig endpoints current, nothing else.
   if (status.dataSecretName && getSecret(client, ns, status.dataSecretName)) {
-    if (machine.metadata.labels && CONTROL_PLANE_LABEL in machine.metadata.labels && getSecret(client, ns, `${clusterName}-talos`)) {
-      await ensureTalosconfig(client, cluster, readSecretsBundle(secretValue(getSecret(client, ns, `${clusterName}-talos`), "bundle")));
+    if (machine.metadata.labels && CONTROL_PLANE_LABEL in machine.metadata.labels) {
+      await ensureTalosconfig(client, cluster, () => {
+        const bundle = getSecret(client, ns, `${clusterName}-talos`);
+        return bundle && readSecretsBundle(secretValue(bundle, "bundle"));
+      });
     }
     if (!status.initialization?.dataSecretCreated) {
       status.initialization = { dataSecretCreated: true };

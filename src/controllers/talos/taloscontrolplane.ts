@@ -217,8 +217,12 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
     }
 
     // ---- report ----
-    const bundle = getSecret(client, ns, `${clusterName}-talos`);
-    if (talosconfig && bundle) await ensureTalosconfig(client, cluster, readSecretsBundle(secretValue(bundle, "bundle")));
+    if (talosconfig) {
+      await ensureTalosconfig(client, cluster, () => {
+        const bundle = getSecret(client, ns, `${clusterName}-talos`);
+        return bundle && readSecretsBundle(secretValue(bundle, "bundle"));
+      });
+    }
     status.initialized = Boolean(status.bootstrapped);
     if (status.initialized) {
       const why = await ensureControlPlaneKubeconfig(client, cluster, env.labProxyUrl);
