@@ -7,7 +7,7 @@ import { decodeDocuments } from "../../providers/talos/yaml.ts";
 import { CAPI_VERSION } from "../core/contract.ts";
 import { DEFAULT_CONTRACT, type Contract } from "../../providers/talos/contract.ts";
 import { generateSecretsBundle } from "../../providers/talos/secrets.ts";
-import { ensureSecretsBundle, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
+import { ensureSecretsBundle, ensureTalosconfig, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
 import { secretValue, talosApiServerName, TALOSCONFIG_VERSION } from "./common.ts";
 import { withCertSAN } from "./talosconfig.ts";
 import { CLUSTER, clusterObject, createProvisionedCluster, NS, seedBundle, startTalosEnv, waitFor, type TalosTestEnv } from "./testenv.ts";
@@ -203,5 +203,20 @@ describe("the cluster's secrets bundle", () => {
     await ensureSecretsBundle(env.client, cluster, DEFAULT_CONTRACT, slowGenerate);
     expect(generated).toBe(1);
     expect(readSecretsBundle(secretValue(secret("shared-bundle-talos"), "bundle")).certs.k8s.crt).toBe(bundles[0]!.certs.k8s.crt);
+  });
+
+  test("the talosconfig reads the bundle only to be created: later reconciles do not parse it", async () => {
+    const cluster = await createProvisionedCluster(env.client, "lazy-bundle");
+    const bundle = await ensureSecretsBundle(env.client, cluster, DEFAULT_CONTRACT);
+    let reads = 0;
+    const read = () => (reads++, bundle);
+    const first = await ensureTalosconfig(env.client, cluster, read);
+    expect(reads).toBe(1);
+    expect(await ensureTalosconfig(env.client, cluster, read)).toEqual(first);
+    expect(reads).toBe(1);
+    // no bundle yet and no talosconfig: nothing is written
+    const bare = await createProvisionedCluster(env.client, "no-bundle-yet");
+    expect(await ensureTalosconfig(env.client, bare, () => undefined)).toBeUndefined();
+    expect(secret("no-bundle-yet-talosconfig")).toBeUndefined();
   });
 });
