@@ -17,7 +17,8 @@
  * clusters' secrets.
  *
  * Run alone: `bun test/bench/clusters.ts '{"count":100}'`; prints `{"result": …}`. Aids:
- * BENCH_DAEMON_LOG=<file>, BENCH_KEEP=1, CAPX_DAEMON_CPU_PROF=<dir>, CAPX_HEAP_STATS=<file> (memory by type at the end).
+ * BENCH_DAEMON_LOG=<file>, BENCH_KEEP=1, CAPX_DAEMON_CPU_PROF=<dir>, CAPX_HEAP_STATS=<file> (memory by type at the end),
+ * CAPX_MEMORY_SERIES=<file> (+ CAPX_MEMORY_SERIES_MS), CAPX_PACER_DIAG=1 (each pacer collection logs what it freed, by type).
  * @module
  */
 import { Database } from "bun:sqlite";
