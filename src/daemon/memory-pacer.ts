@@ -59,8 +59,8 @@ export class MemoryPacer {
     const diag = process.env.CAPX_PACER_DIAG ? objectCounts() : undefined;
     this.#o.collect();
     if (diag) {
-      const after = objectCounts();
-      const delta = Object.entries(diag).map(([k, v]) => [k, v - (after[k] ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 25);
+      const left = objectCounts();
+      const delta = Object.entries(diag).map(([k, v]) => [k, v - (left[k] ?? 0)] as const).sort((a, b) => b[1] - a[1]).slice(0, 25);
       log.info({ component: "memory", collectedByType: Object.fromEntries(delta) }, "what the collection freed");
     }
     const after = this.#o.rss();

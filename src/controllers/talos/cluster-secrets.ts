@@ -52,6 +52,12 @@ async function createOrGet(client: Client, secret: KObject): Promise<KObject> {
  */
 const generating = new Map<string, Promise<SecretsBundle>>();
 
+/** The cluster's stored secrets bundle (`<cluster>-talos`), if there is one yet. */
+export function storedSecretsBundle(client: Client, cluster: KObject): SecretsBundle | undefined {
+  const existing = getSecret(client, cluster.metadata.namespace!, `${cluster.metadata.name}-talos`);
+  return existing && readSecretsBundle(secretValue(existing, "bundle"));
+}
+
 /** The cluster's secrets bundle, generated (for `contract`) and stored the first time. */
 export async function ensureSecretsBundle(
   client: Client,
@@ -61,8 +67,8 @@ export async function ensureSecretsBundle(
 ): Promise<SecretsBundle> {
   const ns = cluster.metadata.namespace!;
   const name = `${cluster.metadata.name}-talos`;
-  const existing = getSecret(client, ns, name);
-  if (existing) return readSecretsBundle(secretValue(existing, "bundle"));
+  const existing = storedSecretsBundle(client, cluster);
+  if (existing) return existing;
   const key = `${ns}/${name}`;
   let pending = generating.get(key);
   if (!pending) {

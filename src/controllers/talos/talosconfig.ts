@@ -27,8 +27,8 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
-import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
-import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, secretValue, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
+import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig, storedSecretsBundle } from "./cluster-secrets.ts";
+import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import { cloneData } from "../../lib/clone.ts";
 
 export const DATA_SECRET_AVAILABLE = "DataSecretAvailable";
@@ -140,10 +140,7 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
   // Already written: keep the shared talosconfig endpoints current, nothing else.
   if (status.dataSecretName && getSecret(client, ns, status.dataSecretName)) {
     if (machine.metadata.labels && CONTROL_PLANE_LABEL in machine.metadata.labels) {
-      await ensureTalosconfig(client, cluster, () => {
-        const bundle = getSecret(client, ns, `${clusterName}-talos`);
-        return bundle && readSecretsBundle(secretValue(bundle, "bundle"));
-      });
+      await ensureTalosconfig(client, cluster, () => storedSecretsBundle(client, cluster));
     }
     if (!status.initialization?.dataSecretCreated) {
       status.initialization = { dataSecretCreated: true };

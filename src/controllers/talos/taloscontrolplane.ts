@@ -22,7 +22,7 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, clusterPausedTransitionsOrInfrastructureProvisioned, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
-import { ensureTalosconfig, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
+import { ensureTalosconfig, parseTalosconfig, storedSecretsBundle } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import type { TalosControllersEnv } from "./index.ts";
 import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, templateApiVersion, type TalosControlPlaneSpec } from "./tcp-machines.ts";
@@ -218,10 +218,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
 
     // ---- report ----
     if (talosconfig) {
-      await ensureTalosconfig(client, cluster, () => {
-        const bundle = getSecret(client, ns, `${clusterName}-talos`);
-        return bundle && readSecretsBundle(secretValue(bundle, "bundle"));
-      });
+      await ensureTalosconfig(client, cluster, () => storedSecretsBundle(client, cluster));
     }
     status.initialized = Boolean(status.bootstrapped);
     if (status.initialized) {
