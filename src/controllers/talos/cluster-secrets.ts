@@ -143,9 +143,11 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
     const ctx = cfg.contexts?.[cfg.context];
     if (ctx && (ctx.endpoints ?? []).join(",") !== endpoints.join(",")) {
       const next: Talosconfig = { ...cfg, contexts: { ...cfg.contexts, [cfg.context]: { ...ctx, endpoints } } };
-      await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(next)) } });
+      const patched = await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(next)) } });
+      currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: patched.metadata.resourceVersion!, endpoints: endpoints.join(",") });
       return next;
     }
+    if (ctx) currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: existing.metadata.resourceVersion!, endpoints: endpoints.join(",") });
     return cfg;
   }
   const given = typeof bundle === "function" ? bundle() : bundle;
@@ -158,4 +160,30 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
   };
   const stored = await createOrGet(client, secretShell(cluster, name, { talosconfig: stringify(cfg) }));
   return parseTalosconfig(secretValue(stored, "talosconfig"));
+}
+
+/**
+ * Which endpoints each talosconfig Secret held at which resourceVersion, as last read or written:
+ * a reconcile that only keeps the endpoints current skips reading and parsing the Secret while
+ * neither changed. Past a few hundred clusters the parse memo no longer holds every talosconfig,
+ * and hundreds of such reconciles queued behind key generation would each parse one at once.
+ */
+const endpointsByClient = new WeakMap<Client, Map<string, { resourceVersion: string; endpoints: string }>>();
+function currentEndpointsOf(client: Client): Map<string, { resourceVersion: string; endpoints: string }> {
+  let known = endpointsByClient.get(client);
+  if (!known) endpointsByClient.set(client, (known = new Map()));
+  return known;
+}
+
+/** ensureTalosconfig for callers that need no talosconfig back: a no-op while it is known current. */
+export async function syncTalosconfigEndpoints(client: Client, cluster: KObject, bundle: () => SecretsBundle | undefined): Promise<void> {
+  const ns = cluster.metadata.namespace!;
+  const name = `${cluster.metadata.name}-talosconfig`;
+  const key = `${ns}/${name}`;
+  const stored = client.getCachedMetadata({ apiVersion: "v1", kind: "Secret", namespace: ns, name });
+  const all = currentEndpointsOf(client);
+  const known = all.get(key);
+  if (!stored) all.delete(key);
+  else if (known !== undefined && known.resourceVersion === stored.metadata.resourceVersion && known.endpoints === controlPlaneEndpoints(client, cluster).join(",")) return;
+  await ensureTalosconfig(client, cluster, bundle);
 }

@@ -7,7 +7,7 @@ import { decodeDocuments } from "../../providers/talos/yaml.ts";
 import { CAPI_VERSION } from "../core/contract.ts";
 import { DEFAULT_CONTRACT, type Contract } from "../../providers/talos/contract.ts";
 import { generateSecretsBundle } from "../../providers/talos/secrets.ts";
-import { ensureSecretsBundle, ensureTalosconfig, parseTalosconfig, readSecretsBundle } from "./cluster-secrets.ts";
+import { ensureSecretsBundle, ensureTalosconfig, parseTalosconfig, readSecretsBundle, syncTalosconfigEndpoints } from "./cluster-secrets.ts";
 import { secretValue, talosApiServerName, TALOSCONFIG_VERSION } from "./common.ts";
 import { withCertSAN } from "./talosconfig.ts";
 import { CLUSTER, clusterObject, createProvisionedCluster, NS, seedBundle, startTalosEnv, waitFor, type TalosTestEnv } from "./testenv.ts";
@@ -218,5 +218,39 @@ describe("the cluster's secrets bundle", () => {
     const bare = await createProvisionedCluster(env.client, "no-bundle-yet");
     expect(await ensureTalosconfig(env.client, bare, () => undefined)).toBeUndefined();
     expect(secret("no-bundle-yet-talosconfig")).toBeUndefined();
+  });
+
+  test("keeping the endpoints current reads the talosconfig only when it or the endpoints changed", async () => {
+    const cluster = await createProvisionedCluster(env.client, "sync-endpoints");
+    const bundle = await ensureSecretsBundle(env.client, cluster, DEFAULT_CONTRACT);
+    const client = env.client;
+    const get = client.get.bind(client);
+    const stored = () => get({ apiVersion: "v1", kind: "Secret", namespace: NS, name: "sync-endpoints-talosconfig" });
+    let reads = 0;
+    client.get = (ref) => {
+      if (ref.kind === "Secret" && ref.name === "sync-endpoints-talosconfig") reads++;
+      return get(ref);
+    };
+    try {
+      await syncTalosconfigEndpoints(client, cluster, () => bundle);
+      expect(stored()).toBeDefined();
+      const afterCreate = reads;
+      await syncTalosconfigEndpoints(client, cluster, () => bundle);
+      await syncTalosconfigEndpoints(client, cluster, () => bundle);
+      expect(reads).toBe(afterCreate + 1); // once to learn what it holds, then not again
+      // someone rewrites the endpoints: the next sync reads it and puts the current ones back
+      const cfg = parseTalosconfig(secretValue(stored(), "talosconfig"));
+      const ctx = cfg.contexts[cfg.context]!;
+      const stale = { ...cfg, contexts: { [cfg.context]: { ...ctx, endpoints: ["10.10.0.250"] } } };
+      await client.patch({ apiVersion: "v1", kind: "Secret", namespace: NS, name: "sync-endpoints-talosconfig" }, "merge", { data: { talosconfig: Buffer.from(JSON.stringify(stale)).toString("base64") } });
+      await syncTalosconfigEndpoints(client, cluster, () => bundle);
+      expect(reads).toBe(afterCreate + 2);
+      const fixed = parseTalosconfig(secretValue(stored(), "talosconfig"));
+      expect(fixed.contexts[fixed.context]!.endpoints).toEqual(ctx.endpoints);
+      await syncTalosconfigEndpoints(client, cluster, () => bundle);
+      expect(reads).toBe(afterCreate + 2);
+    } finally {
+      client.get = get;
+    }
   });
 });

@@ -27,7 +27,7 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_GROUP, CAPI_VERSION, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, clusterInfrastructureProvisioned, endpointValid, isPaused, ownerOfKind, ownerRefTo } from "../core/contract.ts";
-import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig, storedSecretsBundle } from "./cluster-secrets.ts";
+import { ensureClusterCA, ensureSecretsBundle, ensureTalosconfig, storedSecretsBundle, syncTalosconfigEndpoints } from "./cluster-secrets.ts";
 import { b64, BOOTSTRAP_GROUP, getSecret, isConflictOrExists, SECRET_TYPE, talosApiServerName, TALOSCONFIG_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import { cloneData } from "../../lib/clone.ts";
 
@@ -138,9 +138,9 @@ async function reconcile(client: Client, recorder: EventRecorder, requeueMs: num
   if (!tc.metadata.labels?.[CLUSTER_NAME_LABEL]) (tc.metadata.labels ??= {})[CLUSTER_NAME_LABEL] = clusterName;
 
   // Already written: keep the shared talosconfig endpoints current, nothing else.
-  if (status.dataSecretName && getSecret(client, ns, status.dataSecretName)) {
+  if (status.dataSecretName && client.getCachedMetadata({ apiVersion: "v1", kind: "Secret", namespace: ns, name: status.dataSecretName })) {
     if (machine.metadata.labels && CONTROL_PLANE_LABEL in machine.metadata.labels) {
-      await ensureTalosconfig(client, cluster, () => storedSecretsBundle(client, cluster));
+      await syncTalosconfigEndpoints(client, cluster, () => storedSecretsBundle(client, cluster));
     }
     if (!status.initialization?.dataSecretCreated) {
       status.initialization = { dataSecretCreated: true };

@@ -22,7 +22,7 @@ import type { Manager } from "../../runtime/manager.ts";
 import { patchObject } from "../../runtime/patch-helper.ts";
 import type { EventRecorder } from "../../runtime/recorder.ts";
 import { CAPI_VERSION, clusterInfrastructureProvisioned, clusterOfControlPlane, clusterPausedTransitionsOrInfrastructureProvisioned, controlPlaneOfCluster, ensureOwnerRef, isPaused } from "../core/contract.ts";
-import { ensureTalosconfig, parseTalosconfig, storedSecretsBundle } from "./cluster-secrets.ts";
+import { parseTalosconfig, storedSecretsBundle, syncTalosconfigEndpoints } from "./cluster-secrets.ts";
 import { CONTROL_PLANE_NAME_LABEL, getSecret, machineAddress, secretValue, TALOSCONFIG_VERSION, TCP_VERSION, upsertLegacyCondition, type LegacyCondition } from "./common.ts";
 import type { TalosControllersEnv } from "./index.ts";
 import { createControlPlaneMachine, ETCD_HOOK_ANNOTATION, machineUpToDate, selectorString, templateApiVersion, type TalosControlPlaneSpec } from "./tcp-machines.ts";
@@ -124,12 +124,14 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
   const machines = client
     .list(CAPI_VERSION, "Machine", ns, { labelSelector: selectorString(clusterName, tcpName) })
     .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === tcp.metadata.uid));
-  const talosconfig = getSecret(client, ns, `${clusterName}-talosconfig`);
-  const configText = talosconfig ? secretValue(talosconfig, "talosconfig") : undefined;
-  const lease =
-    configText === undefined
-      ? undefined
-      : talos.acquire(`${ns}/${clusterName}`, configText, () => new TalosNodes(clusterName, parseTalosconfig(configText), env.dialer, env.talosTimeoutMs ?? 10_000));
+  // The Secret's data is read only to make the clients: they are kept while its resourceVersion holds.
+  const talosconfig = client.getCachedMetadata({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${clusterName}-talosconfig` });
+  const lease = talosconfig
+    ? talos.acquire(`${ns}/${clusterName}`, talosconfig.metadata.resourceVersion!, () => {
+        const text = secretValue(getSecret(client, ns, `${clusterName}-talosconfig`), "talosconfig");
+        return new TalosNodes(clusterName, parseTalosconfig(text), env.dialer, env.talosTimeoutMs ?? 10_000);
+      })
+    : undefined;
   const nodes = lease?.nodes;
   try {
     // ---- observe ----
@@ -218,7 +220,7 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
 
     // ---- report ----
     if (talosconfig) {
-      await ensureTalosconfig(client, cluster, () => storedSecretsBundle(client, cluster));
+      await syncTalosconfigEndpoints(client, cluster, () => storedSecretsBundle(client, cluster));
     }
     status.initialized = Boolean(status.bootstrapped);
     if (status.initialized) {
