@@ -118,6 +118,13 @@ describe("secrets.yaml encoding", () => {
     expect(parseSecretsBundle(text)).toEqual(b);
   });
 
+  it("reads back a bundle whose cluster id starts with dashes (base64url: about one cluster in 260,000)", async () => {
+    const b = { ...(await bundlePromise), cluster: { ...(await bundlePromise).cluster, id: "---Zc0LIlKanmC4MgxPMVZeblxOipSsUOBJYzlg6Msc=" } };
+    const text = encodeSecretsBundle(b);
+    expect(text).toContain("\n    id: '---Zc0LIlKanmC4MgxPMVZeblxOipSsUOBJYzlg6Msc='\n");
+    expect(parseSecretsBundle(text)).toEqual(b);
+  });
+
   it("accepts a file with comments and refuses incomplete or non-PEM bundles", async () => {
     const b = await bundlePromise;
     const text = `# a comment\n${encodeSecretsBundle(b)}`;

@@ -2,6 +2,16 @@ import { describe, expect, it, test } from "bun:test";
 import { decodeDocuments, encodeDocument, encodeDocuments, libraryScalar, scalar, YamlDocumentError } from "./yaml.ts";
 
 describe("Talos-style YAML layout", () => {
+  it("single-quotes a one-line string that cannot be plain and that the yaml library would write as a block", () => {
+    for (const v of ["---abc", "...abc", "--- x", "it's ---"]) {
+      const text = encodeDocument({ cluster: { id: v } });
+      expect(text.split("\n")).toHaveLength(3);
+      expect(decodeDocuments(text)[0]).toEqual({ cluster: { id: v } });
+    }
+    expect(scalar("---abc")).toBe("'---abc'");
+    expect(scalar("-abc")).toBe("-abc");
+  });
+
   it("indents like Go yaml.v3 with indent 4", () => {
     const doc = {
       a: { b: 1, c: [], d: {} },

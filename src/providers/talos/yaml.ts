@@ -34,7 +34,11 @@ export function scalar(v: unknown): string {
     if (v.includes("\n")) return JSON.stringify(v);
     if (PLAIN_WORD.test(v) && !CORE_NON_STRING.test(v)) return v;
   } else if (typeof v === "boolean" || (typeof v === "number" && Number.isSafeInteger(v))) return String(v);
-  return libraryScalar(v);
+  const out = libraryScalar(v);
+  // The library writes some one-line strings (one starting with `---`, say) as a block scalar
+  // indented its own way, which would break our layout: single quotes, as Go's yaml.v3 does.
+  if (typeof v === "string" && out.includes("\n")) return `'${v.replace(/'/g, "''")}'`;
+  return out;
 }
 
 function literal(s: string, indent: number, out: string[], head: string): void {
