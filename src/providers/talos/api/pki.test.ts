@@ -3,7 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { randomBytes, createPrivateKey } from "node:crypto";
-import { issueTalosCertificate } from "./pki.ts";
+import { createTalosCA, describeClientCertificate, issueTalosAdminCertificate, issueTalosCertificate } from "./pki.ts";
 
 describe("Talos leaf certificates", () => {
   it("name their issuer by the CA's own subject key id, which a bundle CA need not derive from its key", async () => {
@@ -27,5 +27,18 @@ describe("Talos leaf certificates", () => {
     expect(aki).toBe(ski);
     expect(new X509Certificate(leaf.certPem).verify(new X509Certificate(ca.crt).publicKey)).toBe(true);
     expect(new X509Certificate(leaf.certPem).checkIssued(new X509Certificate(ca.crt))).toBe(true);
+  });
+});
+
+describe("apid's view of a client certificate", () => {
+  it("is read once per certificate, for as many clients as a lab of 1,000 clusters has", async () => {
+    const ca = await createTalosCA();
+    const ders: Uint8Array[] = [];
+    for (let i = 0; i < 1000; i++) ders.push(new Uint8Array(new X509Certificate((await issueTalosAdminCertificate(ca, i % 2 ? "os:reader" : "os:admin")).certPem).raw));
+    const first = ders.map((d) => describeClientCertificate(d));
+    expect(first[0]).toEqual({ organizations: ["os:admin"], ekus: ["1.3.6.1.5.5.7.3.2"] });
+    expect(first[1]!.organizations).toEqual(["os:reader"]);
+    // the same answer object again: remembered, not parsed a second time
+    ders.forEach((d, i) => expect(describeClientCertificate(d)).toBe(first[i]!));
   });
 });
