@@ -159,7 +159,10 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
     contexts: { [clusterName]: { endpoints, ca: b64(given.certs.os.crt), crt: b64(admin.certPem), key: b64(talosKeyLabel(admin.keyPem)) } },
   };
   const stored = await createOrGet(client, secretShell(cluster, name, { talosconfig: stringify(cfg) }));
-  return parseTalosconfig(secretValue(stored, "talosconfig"));
+  const written = parseTalosconfig(secretValue(stored, "talosconfig"));
+  const ctx = written.contexts?.[written.context];
+  if (ctx) currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: stored.metadata.resourceVersion!, endpoints: (ctx.endpoints ?? []).join(",") });
+  return written;
 }
 
 /**
@@ -168,10 +171,11 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
  * neither changed. Past a few hundred clusters the parse memo no longer holds every talosconfig,
  * and hundreds of such reconciles queued behind key generation would each parse one at once.
  */
-const endpointsByClient = new WeakMap<Client, Map<string, { resourceVersion: string; endpoints: string }>>();
+const endpointsByStore = new WeakMap<object, Map<string, { resourceVersion: string; endpoints: string }>>();
+/** Per store (resourceVersions are), so the TalosConfig and TalosControlPlane controllers share what either learnt. */
 function currentEndpointsOf(client: Client): Map<string, { resourceVersion: string; endpoints: string }> {
-  let known = endpointsByClient.get(client);
-  if (!known) endpointsByClient.set(client, (known = new Map()));
+  let known = endpointsByStore.get(client.deps.store);
+  if (!known) endpointsByStore.set(client.deps.store, (known = new Map()));
   return known;
 }
 
