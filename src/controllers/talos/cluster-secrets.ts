@@ -144,10 +144,10 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
     if (ctx && (ctx.endpoints ?? []).join(",") !== endpoints.join(",")) {
       const next: Talosconfig = { ...cfg, contexts: { ...cfg.contexts, [cfg.context]: { ...ctx, endpoints } } };
       const patched = await client.patch({ apiVersion: "v1", kind: "Secret", namespace: ns, name }, "merge", { data: { talosconfig: b64(stringify(next)) } });
-      currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: patched.metadata.resourceVersion!, endpoints: endpoints.join(",") });
+      rememberEndpoints(client, patched, endpoints);
       return next;
     }
-    if (ctx) currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: existing.metadata.resourceVersion!, endpoints: endpoints.join(",") });
+    if (ctx) rememberEndpoints(client, existing, endpoints);
     return cfg;
   }
   const given = typeof bundle === "function" ? bundle() : bundle;
@@ -161,7 +161,7 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
   const stored = await createOrGet(client, secretShell(cluster, name, { talosconfig: stringify(cfg) }));
   const written = parseTalosconfig(secretValue(stored, "talosconfig"));
   const ctx = written.contexts?.[written.context];
-  if (ctx) currentEndpointsOf(client).set(`${ns}/${name}`, { resourceVersion: stored.metadata.resourceVersion!, endpoints: (ctx.endpoints ?? []).join(",") });
+  if (ctx) rememberEndpoints(client, stored, ctx.endpoints ?? []);
   return written;
 }
 
@@ -171,12 +171,18 @@ export async function ensureTalosconfig(client: Client, cluster: KObject, bundle
  * neither changed. Past a few hundred clusters the parse memo no longer holds every talosconfig,
  * and hundreds of such reconciles queued behind key generation would each parse one at once.
  */
-const endpointsByStore = new WeakMap<object, Map<string, { resourceVersion: string; endpoints: string }>>();
+type KnownEndpoints = Map<string, { resourceVersion: string; endpoints: string }>;
+const endpointsByStore = new WeakMap<object, KnownEndpoints>();
 /** Per store (resourceVersions are), so the TalosConfig and TalosControlPlane controllers share what either learnt. */
-function currentEndpointsOf(client: Client): Map<string, { resourceVersion: string; endpoints: string }> {
+function currentEndpointsOf(client: Client): KnownEndpoints {
   let known = endpointsByStore.get(client.deps.store);
   if (!known) endpointsByStore.set(client.deps.store, (known = new Map()));
   return known;
+}
+
+function rememberEndpoints(client: Client, secret: KObject, endpoints: string[]): void {
+  const key = `${secret.metadata.namespace}/${secret.metadata.name}`;
+  currentEndpointsOf(client).set(key, { resourceVersion: secret.metadata.resourceVersion!, endpoints: endpoints.join(",") });
 }
 
 /** ensureTalosconfig for callers that need no talosconfig back: a no-op while it is known current. */

@@ -125,10 +125,11 @@ async function reconcile(client: Client, recorder: EventRecorder, env: TalosCont
     .list(CAPI_VERSION, "Machine", ns, { labelSelector: selectorString(clusterName, tcpName) })
     .filter((mm) => mm.metadata.ownerReferences?.some((r) => r.uid === tcp.metadata.uid));
   // The Secret's data is read only to make the clients: they are kept while its resourceVersion holds.
-  const talosconfig = client.getCachedMetadata({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${clusterName}-talosconfig` });
+  const talosconfigName = `${clusterName}-talosconfig`;
+  const talosconfig = client.getCachedMetadata({ apiVersion: "v1", kind: "Secret", namespace: ns, name: talosconfigName });
   const lease = talosconfig
     ? talos.acquire(`${ns}/${clusterName}`, talosconfig.metadata.resourceVersion!, () => {
-        const text = secretValue(getSecret(client, ns, `${clusterName}-talosconfig`), "talosconfig");
+        const text = secretValue(getSecret(client, ns, talosconfigName), "talosconfig");
         return new TalosNodes(clusterName, parseTalosconfig(text), env.dialer, env.talosTimeoutMs ?? 10_000);
       })
     : undefined;
