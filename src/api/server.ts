@@ -29,10 +29,10 @@ export interface RunningServer {
   destroyAll(): void;
 }
 
-function peerIdentity(socket: tls.TLSSocket): PeerIdentity {
-  const cert = socket.getPeerCertificate();
+/** Who a client certificate says the caller is (CN the user, O the groups), when it verified against the CA. */
+export function peerIdentityOf(cert: Partial<tls.PeerCertificate> | undefined, authorized: boolean): PeerIdentity {
   if (!cert || Object.keys(cert).length === 0) return { presented: false, verified: false };
-  if (!socket.authorized) return { presented: true, verified: false };
+  if (!authorized) return { presented: true, verified: false };
   const subject = (cert.subject ?? {}) as Record<string, string | string[]>;
   const cn = subject.CN;
   const o = subject.O;
@@ -80,7 +80,7 @@ export function startServer(o: ServerOptions): Promise<RunningServer> {
       minVersion: "TLSv1.2",
     },
     (socket) => {
-      (socket as tls.TLSSocket & { capxPeer?: PeerIdentity }).capxPeer = peerIdentity(socket);
+      (socket as tls.TLSSocket & { capxPeer?: PeerIdentity }).capxPeer = peerIdentityOf(socket.getPeerCertificate(), socket.authorized);
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => socket.destroy());

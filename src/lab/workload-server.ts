@@ -3,7 +3,8 @@
  * of the lab's shared SQLite database (or a database of its own), serving Nodes, Pods (with
  * eviction) and the usual built-in kinds, over HTTPS with a serving certificate from the
  * cluster's CA and client certificates checked against it.
- * It listens on loopback and is announced on the lab LAN at the cluster's endpoint.
+ * Its TLS front listens on loopback (the HTTP server behind it is shared by all lab clusters:
+ * src/lab/http-fronts.ts) and is announced on the lab LAN at the cluster's endpoint.
  * @module
  */
 import { Database } from "bun:sqlite";
@@ -13,7 +14,6 @@ import { buildApp } from "../api/app.ts";
 import { Authenticator } from "../api/auth.ts";
 import { ApiMetrics } from "../api/metrics.ts";
 import { OpenApiCache } from "../api/openapi.ts";
-import { startServer, type RunningServer } from "../api/server.ts";
 import { WatchHub } from "../api/watch-stream.ts";
 import { writeSecretFile } from "../daemon/pki-files.ts";
 import { certInfo } from "../providers/pki/cert-info.ts";
@@ -31,6 +31,7 @@ import { openDatabase } from "../store/open.ts";
 import { StoreScopes } from "../store/scoped-store.ts";
 import { Store, type ObjectStore } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { acquireHttpFronts } from "./http-fronts.ts";
 
 export interface WorkloadServerOptions {
   /** Where its database and serving certificate live. */
@@ -106,16 +107,33 @@ export async function startWorkloadServer(o: WorkloadServerOptions): Promise<Wor
     version: VERSION,
     serverAddress: () => `${o.host}:${o.port}`,
   });
-  const server: RunningServer = await startServer({ host: "127.0.0.1", port: 0, certPem: serving.certPem, keyPem: serving.keyPem, caPem: o.caPem, fetch: app.fetch });
-  const unlisten = o.network.listen(o.host, o.port, server.port);
+  // In-flight requests: at close, connections go once these have answered (at most 2 s).
+  let inflight = 0;
+  const { fronts, release } = acquireHttpFronts();
+  const front = fronts.listen(
+    { certPem: serving.certPem, keyPem: serving.keyPem, caPem: o.caPem, rejectUnauthorized: false },
+    {
+      async fetch(req, env) {
+        inflight++;
+        try {
+          return await app.fetch(req, env);
+        } finally {
+          inflight--;
+        }
+      },
+    },
+  );
+  const unlisten = o.network.listen(o.host, o.port, front.port);
   return {
     rest,
-    localPort: server.port,
+    localPort: front.port,
     async close() {
       unlisten();
+      front.stop();
       watches.closeAll();
-      setTimeout(() => server.destroyAll(), 2000).unref?.();
-      await server.close();
+      for (let waited = 0; inflight > 0 && waited < 2000; waited += 20) await Bun.sleep(20);
+      front.destroyAll();
+      release();
       gc.stop();
       namespaces.stop();
       store.commit();

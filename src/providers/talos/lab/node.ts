@@ -1,9 +1,10 @@
 /**
  * A simulated Talos node's machine API (apid + machined) for lab mode.
  *
- * A real grpc-js server on 127.0.0.1 (random port) with mTLS: its serving certificate is minted
- * from the OS CA in the node's machine config (`machine.ca`, Ed25519) with apid's SANs (node IP,
- * 127.0.0.1, `machine.certSANs`, hostname), and client certificates must chain to that CA. When a
+ * A TLS listener on 127.0.0.1 (random port) with mTLS and ALPN h2 in front of the lab's shared
+ * grpc-js server (./apid-backend.ts): its serving certificate is minted from the OS CA in the node's
+ * machine config (`machine.ca`, Ed25519) with apid's SANs (node IP, 127.0.0.1, `machine.certSANs`,
+ * hostname), and client certificates must chain to that CA. When a
  * {@link LabNetwork} is given the node registers its simulated `address:50000` there, so clients
  * that dial through the lab dialer reach it. (grpc-js has no per-channel socket hook usable here,
  * so the lab maps addresses to real loopback listeners rather than in-memory streams.)
@@ -23,12 +24,9 @@ import { randomUUID } from "node:crypto";
 import { stringify } from "yaml";
 import type { LabNetwork } from "../../workload/dialer.ts";
 import {
-  RPCS,
   SequenceAction,
   TALOS_API_PORT,
-  deserializer,
   encodeSequenceEvent,
-  serializer,
   type BootstrapRequest,
   type Data,
   type EtcdMembers,
@@ -48,6 +46,8 @@ import { normalizeKeyPem, pemFromConfig } from "../api/pem.ts";
 import { tarGz } from "../api/targz.ts";
 import type { ClusterPeer, LabTalosCluster } from "./cluster.ts";
 import { configView, effectiveConfig, labTalosVersion } from "./config-view.ts";
+import { acquireApid, type ApidTenant } from "./apid-backend.ts";
+import type { Front, FrontConnection } from "../../../lib/tls-front.ts";
 
 /** The parts of a Talos v1alpha1 machine config the lab node reads. */
 export interface TalosMachineConfigLike {
@@ -140,7 +140,7 @@ function ts(ms: number): Timestamp {
 
 type Role = "os:admin" | "os:operator" | "os:reader" | string;
 
-export class LabTalosNode implements ClusterPeer {
+export class LabTalosNode implements ClusterPeer, ApidTenant {
   readonly address: string;
   readonly hostname: string;
   readonly config: TalosMachineConfigLike;
@@ -151,7 +151,10 @@ export class LabTalosNode implements ClusterPeer {
   readonly #opts: LabTalosNodeOptions;
   readonly #stateFile: string;
   #state: NodeState;
-  #server: grpc.Server | undefined;
+  #front: Front | undefined;
+  #releaseApid: (() => void) | undefined;
+  /** Calls being answered: a stop lets them finish (at most 1 s) before it drops the connections. */
+  #inflight = 0;
   #port = 0;
   #unlisten: (() => void) | undefined;
   readonly #subscribers = new Set<(e: EventRecord) => void>();
@@ -189,7 +192,7 @@ export class LabTalosNode implements ClusterPeer {
     return this.config.machine.type === "controlplane" || this.config.machine.type === "init";
   }
   get running(): boolean {
-    return this.#server !== undefined;
+    return this.#front !== undefined;
   }
   /** The loopback port apid listens on (0 when stopped). */
   get port(): number {
@@ -207,7 +210,7 @@ export class LabTalosNode implements ClusterPeer {
   // ---- lifecycle ---------------------------------------------------------------------------------
 
   async start(): Promise<number> {
-    if (this.#server) return this.#port;
+    if (this.#front) return this.#port;
     const { issueTalosCertificate } = await import("../api/pki.ts");
     const caPem = pemFromConfig(this.config.machine.ca.crt);
     const caKey = this.config.machine.ca.key || this.#trustdKey(caPem);
@@ -217,18 +220,14 @@ export class LabTalosNode implements ClusterPeer {
     const ips = [...new Set([this.address, "127.0.0.1", ...sans.filter((s) => /^[\d.]+$/.test(s) || s.includes(":"))])];
     const serving = await issueTalosCertificate(ca, { usage: "server", dnsNames, ipAddresses: ips, hours: 24 });
 
-    // channelz off: its traces and registry would hold per-node history for nobody to read
-    const server = new grpc.Server({ "grpc.enable_channelz": 0 });
-    server.addService(apidDefinition(), this.#implementation());
-    const creds = grpc.ServerCredentials.createSsl(
-      Buffer.from(caPem),
-      [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }],
-      true,
-    );
-    this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", creds, (err, port) => (err ? reject(err) : resolve(port))),
-    );
-    this.#server = server;
+    const apid = await acquireApid();
+    if (this.#front) {
+      apid.release();
+      return this.#port;
+    }
+    this.#front = apid.fronts.listen({ certPem: serving.certPem, keyPem: serving.keyPem, caPem, rejectUnauthorized: true, alpn: ["h2"] }, this);
+    this.#releaseApid = apid.release;
+    this.#port = this.#front.port;
     this.#unlisten = this.#opts.network?.listen(this.address, TALOS_API_PORT, this.#port);
     this.cluster.register(this);
 
@@ -258,24 +257,19 @@ export class LabTalosNode implements ClusterPeer {
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
-    if (!server) return;
-    this.#server = undefined;
+    const front = this.#front;
+    if (!front) return;
+    this.#front = undefined;
     this.#port = 0;
+    front.stop();
     this.#unlisten?.();
     this.#unlisten = undefined;
     this.cluster.unregister(this);
     for (const s of this.#subscribers) s({ id: "", actorId: "", sequence: "", action: SequenceAction.NOOP, ts: -1 });
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 1000);
-      server.tryShutdown(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    for (let waited = 0; this.#inflight > 0 && waited < 1000; waited += 20) await Bun.sleep(20);
+    front.destroyAll();
+    this.#releaseApid?.();
+    this.#releaseApid = undefined;
   }
 
   #joinEtcd(): void {
@@ -532,8 +526,8 @@ export class LabTalosNode implements ClusterPeer {
 
   // ---- gRPC plumbing: authz, node/nodes proxying -------------------------------------------------
 
-  #authorize(call: { getAuthContext(): { sslPeerCertificate?: { raw?: Buffer } } }, rpc: Rpc<unknown, WithMetadata>, describe: (der: Uint8Array) => { organizations: string[]; ekus: string[] }): Role {
-    const cert = call.getAuthContext().sslPeerCertificate;
+  #authorize(conn: FrontConnection<ApidTenant>, rpc: Rpc<unknown, WithMetadata>, describe: (der: Uint8Array) => { organizations: string[]; ekus: string[] }): Role {
+    const cert = conn.authorized ? conn.peer : undefined;
     if (!cert?.raw) throw new RpcError(grpc.status.UNAUTHENTICATED, "client certificate required");
     const { organizations, ekus } = describe(new Uint8Array(cert.raw));
     if (ekus.length !== 1 || ekus[0] !== "1.3.6.1.5.5.7.3.2") {
@@ -567,104 +561,86 @@ export class LabTalosNode implements ClusterPeer {
     );
   }
 
-  #implementation(): grpc.UntypedServiceImplementation {
-    const impl: grpc.UntypedServiceImplementation = {};
-    const errMeta = (hostname: string, e: unknown): Metadata => {
-      const err = toRpcError(e);
-      return { hostname, error: goStatusString(err.code, err.details), status: { code: err.code, message: err.details } };
-    };
-    for (const rpc of Object.values(RPCS) as Rpc<unknown, WithMetadata>[]) {
-      const name = rpc.name as RpcName;
-      if (!rpc.stream) {
-        impl[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          void (async () => {
-            const { describeClientCertificate } = await import("../api/pki.ts");
-            this.#authorize(call, rpc, describeClientCertificate);
-            const t = this.#targets(call.metadata);
-            if (t.nodes) {
-              const messages = await Promise.all(
-                t.nodes.map(async (n) => {
-                  try {
-                    const item = await this.#resolve(n).local(name, call.request);
-                    return { ...item, metadata: { hostname: n, error: "" } };
-                  } catch (e) {
-                    return { metadata: errMeta(n, e) };
-                  }
-                }),
-              );
-              return { messages };
+  #errorMetadata(hostname: string, e: unknown): Metadata {
+    const err = toRpcError(e);
+    return { hostname, error: goStatusString(err.code, err.details), status: { code: err.code, message: err.details } };
+  }
+
+  /** A unary call that came through this node's apid front (src/providers/talos/lab/apid-backend.ts). */
+  serveUnary(rpc: Rpc<unknown, WithMetadata>, call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>, conn: FrontConnection<ApidTenant>): void {
+    const name = rpc.name as RpcName;
+    this.#inflight++;
+    void (async () => {
+      const { describeClientCertificate } = await import("../api/pki.ts");
+      this.#authorize(conn, rpc, describeClientCertificate);
+      const t = this.#targets(call.metadata);
+      if (t.nodes) {
+        const messages = await Promise.all(
+          t.nodes.map(async (n) => {
+            try {
+              const item = await this.#resolve(n).local(name, call.request);
+              return { ...item, metadata: { hostname: n, error: "" } };
+            } catch (e) {
+              return { metadata: this.#errorMetadata(n, e) };
             }
-            const target = t.node ? this.#resolve(t.node) : this;
-            return { messages: [await target.local(name, call.request)] };
-          })().then(
-            (v) => cb(null, v),
-            (e) => {
-              const err = toRpcError(e);
-              cb({ code: err.code, details: err.details });
-            },
-          );
-        };
-      } else {
-        impl[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          const ac = new AbortController();
-          call.on("cancelled", () => ac.abort());
-          call.on("close", () => ac.abort());
-          void (async () => {
-            const { describeClientCertificate } = await import("../api/pki.ts");
-            this.#authorize(call, rpc, describeClientCertificate);
-            const t = this.#targets(call.metadata);
-            const write = async (m: unknown) => {
-              if (!call.write(m)) await new Promise((r) => call.once("drain", r));
-            };
-            if (t.nodes) {
-              // apid merges the nodes' streams as they come (Events never ends on its own)
-              await Promise.all(
-                t.nodes.map(async (n) => {
-                  try {
-                    for await (const item of this.#resolve(n).localStream(name, call.request, ac.signal)) {
-                      await write({ ...item, metadata: { hostname: n, error: "" } });
-                    }
-                  } catch (e) {
-                    await write({ metadata: errMeta(n, e) });
-                  }
-                }),
-              );
-            } else {
-              const target = t.node ? this.#resolve(t.node) : this;
-              for await (const item of target.localStream(name, call.request, ac.signal)) await write(item);
-            }
-          })().then(
-            () => call.end(),
-            (e) => {
-              const err = toRpcError(e);
-              call.emit("error", { code: err.code, details: err.details });
-            },
-          );
-        };
+          }),
+        );
+        return { messages };
       }
-    }
-    return impl;
+      const target = t.node ? this.#resolve(t.node) : this;
+      return { messages: [await target.local(name, call.request)] };
+    })()
+      .then(
+        (v) => cb(null, v),
+        (e) => {
+          const err = toRpcError(e);
+          cb({ code: err.code, details: err.details });
+        },
+      )
+      .finally(() => this.#inflight--);
   }
-}
 
-let sharedDefinition: grpc.ServiceDefinition | undefined;
-
-/** apid's service definition: the same for every lab node, so built once. */
-function apidDefinition(): grpc.ServiceDefinition {
-  if (sharedDefinition) return sharedDefinition;
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const rpc of Object.values(RPCS) as Rpc<unknown, WithMetadata>[]) {
-    def[rpc.name] = {
-      path: rpc.path,
-      requestStream: false,
-      responseStream: rpc.stream,
-      requestSerialize: serializer(rpc.request),
-      requestDeserialize: deserializer(rpc.request),
-      responseSerialize: serializer(rpc.response),
-      responseDeserialize: deserializer(rpc.response),
-    };
+  /** A server-streaming call that came through this node's apid front. */
+  serveStream(rpc: Rpc<unknown, WithMetadata>, call: grpc.ServerWritableStream<unknown, unknown>, conn: FrontConnection<ApidTenant>): void {
+    const name = rpc.name as RpcName;
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort());
+    call.on("close", () => ac.abort());
+    this.#inflight++;
+    void (async () => {
+      const { describeClientCertificate } = await import("../api/pki.ts");
+      this.#authorize(conn, rpc, describeClientCertificate);
+      const t = this.#targets(call.metadata);
+      const write = async (m: unknown) => {
+        if (!call.write(m)) await new Promise((r) => call.once("drain", r));
+      };
+      if (t.nodes) {
+        // apid merges the nodes' streams as they come (Events never ends on its own)
+        await Promise.all(
+          t.nodes.map(async (n) => {
+            try {
+              for await (const item of this.#resolve(n).localStream(name, call.request, ac.signal)) {
+                await write({ ...item, metadata: { hostname: n, error: "" } });
+              }
+            } catch (e) {
+              await write({ metadata: this.#errorMetadata(n, e) });
+            }
+          }),
+        );
+      } else {
+        const target = t.node ? this.#resolve(t.node) : this;
+        for await (const item of target.localStream(name, call.request, ac.signal)) await write(item);
+      }
+    })()
+      .then(
+        () => call.end(),
+        (e) => {
+          const err = toRpcError(e);
+          call.emit("error", { code: err.code, details: err.details });
+        },
+      )
+      .finally(() => this.#inflight--);
   }
-  return (sharedDefinition = def as grpc.ServiceDefinition);
 }
 
 function toRpcError(e: unknown): RpcError {
