@@ -8,17 +8,12 @@
  * @module
  */
 import { memoByText } from "../../../lib/memo.ts";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
-import { createHash, createPrivateKey, webcrypto } from "node:crypto";
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { buildCertificate, certificatePem, describeCertificate, encodeName, EKU, issuerInfo, keyIdentifier, KU } from "../../pki/x509-build.ts";
 import { normalizeKeyPem } from "./pem.ts";
 
 export { normalizeKeyPem, pemFromConfig } from "./pem.ts";
 
-const crypto = webcrypto as unknown as Crypto;
-x509.cryptoProvider.set(crypto);
-
-const ED = { name: "Ed25519" } as const;
 const HOUR = 60 * 60 * 1000;
 
 export interface TalosKeyPair {
@@ -26,56 +21,31 @@ export interface TalosKeyPair {
   keyPem: string;
 }
 
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+function exportKey(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }) as string;
 }
 
-function serial(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[0]! &= 0x7f;
-  return Buffer.from(b).toString("hex");
-}
-
-function dn(parts: { o?: string[]; cn?: string }): string {
-  const esc = (v: string) => v.replace(/([,+"\\<>;=])/g, "\\$1");
-  return [...(parts.o ?? []).map((o) => `O=${esc(o)}`), ...(parts.cn ? [`CN=${esc(parts.cn)}`] : [])].join(", ");
-}
-
-async function edKeys(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(ED, true, ["sign", "verify"])) as CryptoKeyPair;
-}
-
-async function exportKey(key: CryptoKey): Promise<string> {
-  return pem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
-}
-
-async function importCAKey(keyPem: string): Promise<CryptoKey> {
+function importCAKey(keyPem: string): KeyObject {
   const k = createPrivateKey(normalizeKeyPem(keyPem));
   if (k.asymmetricKeyType !== "ed25519") throw new Error(`Talos OS CA key must be Ed25519, got ${k.asymmetricKeyType}`);
-  const der = k.export({ type: "pkcs8", format: "der" });
-  return crypto.subtle.importKey("pkcs8", der, ED, true, ["sign"]);
+  return k;
 }
 
 /** The OS CA as Talos makes it: O=talos, Ed25519, CA:TRUE critical, KU CertSign|DigitalSignature, EKU server+client. */
 export async function createTalosCA(hours = 87600): Promise<TalosKeyPair> {
-  const keys = await edKeys();
+  const keys = generateKeyPairSync("ed25519");
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: dn({ o: ["talos"] }),
+  const der = buildCertificate({
+    subject: encodeName({ organizations: ["talos"] }),
     notBefore: new Date(now - 5 * 60 * 1000),
     notAfter: new Date(now + hours * HOUR),
-    keys,
-    signingAlgorithm: ED,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    ca: true,
+    keyUsage: [KU.keyCertSign, KU.digitalSignature],
+    extKeyUsage: [EKU.serverAuth, EKU.clientAuth],
   });
-  return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
+  return { certPem: certificatePem(der), keyPem: exportKey(keys.privateKey) };
 }
 
 export interface TalosLeafOptions {
@@ -87,50 +57,32 @@ export interface TalosLeafOptions {
   hours: number;
 }
 
-/**
- * The leaf's authority key id is the CA's own subject key id when it has one (Talos CAs may
- * carry one that is not derived from the key; verifiers match the two).
- */
-async function authorityKeyId(caCert: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
-  const ski = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
-  return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId, false) : x509.AuthorityKeyIdentifierExtension.create(caCert, false);
-}
-
 // The OS CA issues every node's and client's certificate: parse and import it once.
-const parsedCA = memoByText((pem: string) => new x509.X509Certificate(pem), 64, false);
+const parsedCA = memoByText(issuerInfo, 64, false);
 const caKeyOf = memoByText(importCAKey, 64, false);
 
 /** An Ed25519 leaf signed by the (Ed25519) OS CA. */
 export async function issueTalosCertificate(ca: TalosKeyPair, opts: TalosLeafOptions): Promise<TalosKeyPair> {
   const caCert = parsedCA(ca.certPem);
-  const caKey = await caKeyOf(ca.keyPem);
-  const keys = await edKeys();
+  const caKey = caKeyOf(ca.keyPem);
+  const keys = generateKeyPairSync("ed25519");
   const now = Date.now();
-  const sans = [
-    ...(opts.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
-    ...(opts.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
-  ];
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: dn({ o: opts.organizations, cn: opts.commonName }),
+  const der = buildCertificate({
+    subject: encodeName({ organizations: opts.organizations, commonName: opts.commonName }),
     issuer: caCert.subject,
     notBefore: new Date(now - 5 * 60 * 1000),
     notAfter: new Date(now + opts.hours * HOUR),
     publicKey: keys.publicKey,
     signingKey: caKey,
-    signingAlgorithm: ED,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(
-        [opts.usage === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
-        false,
-      ),
-      await authorityKeyId(caCert),
-      ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans, false)] : []),
-    ],
+    keyUsage: [KU.digitalSignature],
+    extKeyUsage: [opts.usage === "server" ? EKU.serverAuth : EKU.clientAuth],
+    subjectKeyId: false,
+    // The CA's own subject key id when it has one (Talos CAs may carry one not derived from the key).
+    authorityKeyId: caCert.subjectKeyId ?? keyIdentifier(caCert.publicKey),
+    dnsNames: opts.dnsNames,
+    ipAddresses: opts.ipAddresses,
   });
-  return { certPem: cert.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
+  return { certPem: certificatePem(der), keyPem: exportKey(keys.privateKey) };
 }
 
 /** A talosctl-style admin client certificate: O=os:admin, no CN, ClientAuth only, 1 year. */
@@ -149,14 +101,12 @@ export function describeClientCertificate(der: Uint8Array): { organizations: str
   const key = createHash("sha256").update(der).digest("base64");
   const known = described.get(key);
   if (known) return known;
-  const cert = new x509.X509Certificate(der);
-  const organizations = cert.subjectName.getField("O");
-  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  const out = Object.freeze({ organizations: Object.freeze(organizations) as string[], ekus: Object.freeze(eku ? eku.usages.map(String) : []) as string[] });
+  const { organizations, ekus } = describeCertificate(der);
+  const out = Object.freeze({ organizations: Object.freeze(organizations) as string[], ekus: Object.freeze(ekus) as string[] });
   if (described.size >= DESCRIBED_MAX) described.delete(described.keys().next().value!);
   described.set(key, out);
   return out;
 }
 
 
-export const EKU_CLIENT_AUTH = x509.ExtendedKeyUsage.clientAuth as string;
+export const EKU_CLIENT_AUTH: string = EKU.clientAuth;
