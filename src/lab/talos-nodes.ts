@@ -107,6 +107,32 @@ export function clusterKey(config: TalosMachineConfigLike): string {
   return id || (config.cluster.clusterName ?? "default").replace(/[^\w.-]/g, "_");
 }
 
+/** A copy that does not keep the text it was sliced from alive (the parser's strings may be views into the whole YAML). */
+const detached = <T extends string | undefined>(s: T): T => (s === undefined ? s : (JSON.parse(JSON.stringify(s)) as T));
+
+/** The fields of a machine config that a running lab node and its kubelet read. */
+function essentials(c: TalosBoot["config"]): TalosBoot["config"] {
+  const { machine: m, cluster: k } = c;
+  const copy = (v: unknown) => (v === undefined ? {} : (JSON.parse(JSON.stringify(v)) as unknown));
+  const extra = (from: unknown, keys: string[]) => Object.fromEntries(keys.filter((key) => obj(from)?.[key] !== undefined).map((key) => [key, copy(obj(from)![key])]));
+  return {
+    machine: {
+      ...extra(m, ["nodeLabels", "nodeTaints"]),
+      type: detached(m.type),
+      ca: { crt: detached(m.ca.crt), key: detached(m.ca.key) },
+      ...(m.certSANs ? { certSANs: m.certSANs.map(detached) } : {}),
+      ...(m.install?.image ? { install: { image: detached(m.install.image) } } : {}),
+    },
+    cluster: {
+      ...extra(k, ["allowSchedulingOnControlPlanes"]),
+      ...(k.id ? { id: detached(k.id) } : {}),
+      ...(k.clusterName ? { clusterName: detached(k.clusterName) } : {}),
+      controlPlane: { endpoint: detached(k.controlPlane.endpoint) },
+      ...(k.ca ? { ca: { crt: detached(k.ca.crt), key: detached(k.ca.key) } } : {}),
+    },
+  };
+}
+
 /** Talos' stable hostname (`talos-xxx-yyy`) when neither platform nor config name the node. */
 function stableHostname(seed: string): string {
   const h = createHash("sha256").update(seed).digest("hex");
@@ -318,8 +344,9 @@ export class LabTalosNodes {
     }
     const key = clusterKey(boot.config);
     const cluster = this.cluster(key);
+    // A running node reads a few fields: it keeps those, not the parsed documents (the whole config stays on the cidata volume).
+    boot = { ...boot, docs: [], config: essentials(boot.config) };
     const node = new LabTalosNode({
-      documents: boot.docs,
       config: boot.config,
       address: boot.address,
       hostname: boot.hostname,
