@@ -42,7 +42,7 @@ function start(): NonNullable<typeof shared> {
     idleTimeout: 0,
     fetch(req, srv) {
       const from = srv.requestIP(req);
-      const conn = from ? fronts.lookup(from.port) : undefined;
+      const conn = from ? fronts.lookup(from.address, from.port) : undefined;
       if (!conn) return new Response("connection not from a lab endpoint\n", { status: 421 });
       return Promise.resolve(conn.tenant.fetch(req, { peer: peerIdentityOf(conn.peer, conn.authorized) })).then(asNative);
     },

@@ -21,8 +21,10 @@ function echoBackend(fronts: () => LabTlsFronts<string>) {
       data(s, chunk) {
         if (s.data.greeted) return send(s, Buffer.from(chunk));
         s.data.greeted = true;
-        const c = fronts().lookup(s.remotePort);
-        send(s, Buffer.from(`${JSON.stringify({ tenant: c?.tenant, authorized: c?.authorized, cn: c?.peer?.subject?.CN ?? null })}\n`));
+        const c = fronts().lookup(s.remoteAddress, s.remotePort);
+        // the same port from another local address is not that connection
+        const spoofed = fronts().lookup("127.0.0.2", s.remotePort) !== undefined;
+        send(s, Buffer.from(`${JSON.stringify({ tenant: c?.tenant, authorized: c?.authorized, cn: c?.peer?.subject?.CN ?? null, spoofed })}\n`));
       },
       drain(s) {
         send(s, Buffer.alloc(0));
@@ -75,8 +77,8 @@ describe("lab TLS fronts", () => {
     withCert.socket.write("hello");
     anonymous.socket.write("hello");
     await until(() => withCert.received().includes("\n") && anonymous.received().includes("\n"));
-    expect(JSON.parse(withCert.received().toString().split("\n")[0]!)).toEqual({ tenant: "cluster-a", authorized: true, cn: "alice" });
-    expect(JSON.parse(anonymous.received().toString().split("\n")[0]!)).toEqual({ tenant: "cluster-b", authorized: false, cn: null });
+    expect(JSON.parse(withCert.received().toString().split("\n")[0]!)).toEqual({ tenant: "cluster-a", authorized: true, cn: "alice", spoofed: false });
+    expect(JSON.parse(anonymous.received().toString().split("\n")[0]!)).toEqual({ tenant: "cluster-b", authorized: false, cn: null, spoofed: false });
 
     // 8 MiB echoed back: more than any socket buffer, so both directions pause and resume
     const payload = Buffer.alloc(8 << 20);

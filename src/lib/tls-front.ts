@@ -5,7 +5,7 @@
  * (a few KiB, where a node:tls server with its node:http or http2 server costs 50 KiB and more)
  * that terminates TLS and passes each connection's bytes to one shared plaintext backend on
  * loopback. The backend learns which endpoint, and which verified client certificate, a request
- * came through from the port its connection comes from ({@link LabTlsFronts.lookup}).
+ * came through from the address and port its connection comes from ({@link LabTlsFronts.lookup}).
  * @module
  */
 import type { Socket, TCPSocketListener } from "bun";
@@ -107,8 +107,13 @@ export class LabTlsFronts<T> {
     return this.#connections.size;
   }
 
-  /** The endpoint and client certificate of the connection arriving from `port` at the backend. */
-  lookup(port: number): FrontConnection<T> | undefined {
+  /**
+   * The endpoint and client certificate of the connection arriving at the backend from
+   * `address:port`. Only 127.0.0.1 counts: another local address could reuse the port number of
+   * a front's connection.
+   */
+  lookup(address: string, port: number): FrontConnection<T> | undefined {
+    if (address !== "127.0.0.1" && address !== "::ffff:127.0.0.1") return undefined;
     return this.#connections.get(port);
   }
 

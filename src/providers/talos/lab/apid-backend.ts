@@ -40,8 +40,9 @@ const NOT_FRONTED = { code: grpc.status.UNAVAILABLE, details: "connection did no
 
 function implementation(fronts: LabTlsFronts<ApidTenant>): grpc.UntypedServiceImplementation {
   const connectionOf = (call: { getPeer(): string }) => {
-    const peer = call.getPeer();
-    return fronts.lookup(Number(peer.slice(peer.lastIndexOf(":") + 1)));
+    const peer = call.getPeer(); // host:port
+    const colon = peer.lastIndexOf(":");
+    return fronts.lookup(peer.slice(0, colon).replace(/^\[|\]$/g, ""), Number(peer.slice(colon + 1)));
   };
   const impl: grpc.UntypedServiceImplementation = {};
   for (const rpc of Object.values(RPCS) as Rpc<unknown, WithMetadata>[]) {
