@@ -24,7 +24,7 @@ function nativeResponseClass(): typeof Response {
   return R;
 }
 
-async function asNative(res: Response): Promise<Response> {
+function asNative(res: Response): Response {
   const Native = nativeResponseClass();
   if (Object.getPrototypeOf(res) === Native.prototype) return res;
   return new Native(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
@@ -43,7 +43,7 @@ function start(): NonNullable<typeof shared> {
     fetch(req, srv) {
       const from = srv.requestIP(req);
       const conn = from ? fronts.lookup(from.address, from.port) : undefined;
-      if (!conn) return new Response("connection not from a lab endpoint\n", { status: 421 });
+      if (!conn) return new (nativeResponseClass())("connection not from a lab endpoint\n", { status: 421 });
       return Promise.resolve(conn.tenant.fetch(req, { peer: peerIdentityOf(conn.peer, conn.authorized) })).then(asNative);
     },
   });
@@ -65,4 +65,9 @@ export function acquireHttpFronts(): { fronts: LabTlsFronts<HttpTenant>; release
       void s.server.stop(true);
     },
   };
+}
+
+/** The shared server's port (tests: what answers a connection that came through no front). */
+export function sharedHttpPortForTests(): number | undefined {
+  return shared?.server.port;
 }

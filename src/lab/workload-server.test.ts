@@ -78,6 +78,9 @@ describe("lab workload API servers", () => {
       expect(((await res.json()) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name)).toEqual([`node-of-c${i}`]);
       expect(network.lookup(`10.10.0.${60 + i}`, 6443)?.port).toBe(servers[i]!.localPort);
     }
+    // the shared server behind the fronts answers nothing that did not come through one
+    const backendPort = (await import("./http-fronts.ts")).sharedHttpPortForTests();
+    expect((await fetch(`http://127.0.0.1:${backendPort}/api/v1/nodes`)).status).toBe(421);
     // no client certificate, or one from the other cluster's CA: anonymous
     expect((await get(0, "/api/v1/nodes")).status).toBe(401);
     expect((await get(0, "/api/v1/nodes", admins[1])).status).toBe(401);
