@@ -46,7 +46,7 @@ describe("X.509 certificates built as DER", () => {
           subjectKeyId: false,
           authorityKeyId: info.subjectKeyId,
           dnsNames: ["talos-api.c1.internal"],
-          ipAddresses: ["10.10.0.5", "::1", "fd00::1:2"],
+          ipAddresses: ["10.10.0.5", "::1", "fd00::1:2", "::ffff:10.1.2.3"],
         }),
       );
       const c = new X509Certificate(caPem);
@@ -58,7 +58,7 @@ describe("X.509 certificates built as DER", () => {
       expect(l.checkIssued(c)).toBe(true);
       expect(l.subject).toBe("O=system:masters\nO=under_score\nCN=admin");
       expect(l.issuer).toBe("O=talos");
-      expect(l.subjectAltName).toBe("DNS:talos-api.c1.internal, IP Address:10.10.0.5, IP Address:0:0:0:0:0:0:0:1, IP Address:FD00:0:0:0:0:0:1:2");
+      expect(l.subjectAltName).toBe("DNS:talos-api.c1.internal, IP Address:10.10.0.5, IP Address:0:0:0:0:0:0:0:1, IP Address:FD00:0:0:0:0:0:1:2, IP Address:0:0:0:0:0:FFFF:A01:203");
       expect(new Date(l.validTo).toISOString()).toBe("2061-01-02T03:04:05.000Z");
       expect(l.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
       expect(describeCertificate(pemToDer(leafPem))).toEqual({ organizations: ["system:masters", "under_score"], ekus: [EKU.clientAuth] });

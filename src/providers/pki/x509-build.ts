@@ -123,10 +123,13 @@ function keyUsageBits(bits: number[]): Buffer {
 function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split(".").map(Number));
   if (isIP(ip) !== 6) throw new Error(`not an IP address: ${ip}`);
-  const [head, tail = ""] = ip.includes("::") ? ip.split("::") : [ip, undefined];
+  // an IPv4 tail (::ffff:10.0.0.1) is the last two groups
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  const text = v4 ? ip.slice(0, v4.index) + [0, 2].map((i) => ((Number(v4[i + 1]) << 8) | Number(v4[i + 2])).toString(16)).join(":") : ip;
+  const [head, tail = ""] = text.includes("::") ? text.split("::") : [text, undefined];
   const h = head ? head.split(":") : [];
   const t = tail ? tail.split(":") : [];
-  const groups = ip.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+  const groups = text.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
