@@ -463,7 +463,6 @@ export class LabTalosNodes {
       }
     }
     if (!key) throw new Error("no control plane signed the kubelet's client certificate yet (bootstrap token pending)");
-    await import("reflect-metadata");
     const { issueCertificate } = await import("../providers/pki/certs.ts");
     const cert = await issueCertificate(
       { certPem: caPem, keyPem: normalizeKeyPem(pemFromConfig(key)) },

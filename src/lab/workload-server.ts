@@ -65,7 +65,6 @@ async function servingCert(o: WorkloadServerOptions): Promise<{ certPem: string;
     const pair = { certPem: readFileSync(crt, "utf8"), keyPem: readFileSync(key, "utf8") };
     if (certInfo(pair.certPem).ipAddresses.includes(o.host)) return pair;
   }
-  await import("reflect-metadata");
   const { issueCertificate } = await import("../providers/pki/certs.ts");
   const pair = await issueCertificate(
     { certPem: o.caPem, keyPem: o.caKeyPem },

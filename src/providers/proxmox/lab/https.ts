@@ -50,9 +50,6 @@ export async function labTls(dir: string, hosts: string[], addresses: string[] =
       if ([...hosts, ...addresses].every((h) => covered.has(h))) return { ca, server };
     }
   }
-  // Loaded lazily, reflect-metadata first: the bundler does not keep the order of a statically
-  // imported module's own imports (see src/daemon/pki-files.ts), and the ASN.1 stack costs start-up time.
-  await import("reflect-metadata");
   const { createCA, issueCertificate } = await import("../../pki/certs.ts");
   if (!ca) {
     ca = await createCA("Proxmox Virtual Environment (lab)");
