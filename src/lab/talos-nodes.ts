@@ -107,28 +107,22 @@ export function clusterKey(config: TalosMachineConfigLike): string {
   return id || (config.cluster.clusterName ?? "default").replace(/[^\w.-]/g, "_");
 }
 
-/** A copy that does not keep the text it was sliced from alive (the parser's strings may be views into the whole YAML). */
-const detached = <T extends string | undefined>(s: T): T => (s === undefined ? s : (JSON.parse(JSON.stringify(s)) as T));
-
 /** The fields of a machine config that a running lab node and its kubelet read. */
 function essentials(c: TalosBoot["config"]): TalosBoot["config"] {
+  // Copied through JSON: the parser's strings may be views that keep the whole YAML text alive.
+  const copy = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
+  const pick = (from: unknown, keys: string[]) => Object.fromEntries(keys.filter((key) => obj(from)?.[key] !== undefined).map((key) => [key, copy(obj(from)![key])]));
   const { machine: m, cluster: k } = c;
-  const copy = (v: unknown) => (v === undefined ? {} : (JSON.parse(JSON.stringify(v)) as unknown));
-  const extra = (from: unknown, keys: string[]) => Object.fromEntries(keys.filter((key) => obj(from)?.[key] !== undefined).map((key) => [key, copy(obj(from)![key])]));
   return {
     machine: {
-      ...extra(m, ["nodeLabels", "nodeTaints"]),
-      type: detached(m.type),
-      ca: { crt: detached(m.ca.crt), key: detached(m.ca.key) },
-      ...(m.certSANs ? { certSANs: m.certSANs.map(detached) } : {}),
-      ...(m.install?.image ? { install: { image: detached(m.install.image) } } : {}),
+      ...pick(m, ["nodeLabels", "nodeTaints", "certSANs"]),
+      type: copy(m.type),
+      ca: copy({ crt: m.ca.crt, key: m.ca.key }),
+      ...(m.install?.image ? { install: { image: copy(m.install.image) } } : {}),
     },
     cluster: {
-      ...extra(k, ["allowSchedulingOnControlPlanes"]),
-      ...(k.id ? { id: detached(k.id) } : {}),
-      ...(k.clusterName ? { clusterName: detached(k.clusterName) } : {}),
-      controlPlane: { endpoint: detached(k.controlPlane.endpoint) },
-      ...(k.ca ? { ca: { crt: detached(k.ca.crt), key: detached(k.ca.key) } } : {}),
+      ...pick(k, ["allowSchedulingOnControlPlanes", "id", "clusterName", "ca"]),
+      controlPlane: { endpoint: copy(k.controlPlane.endpoint) },
     },
   };
 }

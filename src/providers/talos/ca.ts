@@ -1,6 +1,7 @@
 /**
- * Talos-style self-signed CAs for the secrets bundle. Shape as upstream: 87600h validity from now, 128-bit random serial, random subject key
- * id, key usage CertSign|DigitalSignature (critical), EKU ServerAuth+ClientAuth, CA:TRUE
+ * Talos-style self-signed CAs for the secrets bundle. Shape as upstream: 87600h validity from now,
+ * 128-bit random serial, subject key id the SHA-1 of the public key (as Go's x509 for a CA
+ * template without one; leaves' AKI must match it), key usage CertSign|DigitalSignature (critical), EKU ServerAuth+ClientAuth, CA:TRUE
  * (critical), subject O=<organization> or empty. EC keys are written as SEC1 (`EC PRIVATE KEY`),
  * Ed25519 keys as PKCS#8 under the `ED25519 PRIVATE KEY` header Talos uses.
  * @module
@@ -44,7 +45,6 @@ export async function createTalosCA(opts: TalosCAOptions): Promise<CertAndKey> {
     ca: true,
     keyUsage: [KU.keyCertSign, KU.digitalSignature],
     extKeyUsage: [EKU.serverAuth, EKU.clientAuth],
-    // subject key id: as Go's x509 for a CA template without one, SHA-1 of the public key (leaves' AKI must match it)
   });
   return { crt: certificatePem(der), key: exportPrivateKey(keys.privateKey, opts.keyType) };
 }
