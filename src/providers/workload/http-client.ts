@@ -6,6 +6,7 @@
 import type { KObject } from "../../lib/kobject.ts";
 import type { Dialer } from "./dialer.ts";
 import type { KubeconfigAccess } from "./kubeconfig.ts";
+import { HttpStatusError, streamLines, type LineStreamRequest } from "./line-stream.ts";
 import type { WorkloadClient } from "./types.ts";
 
 export interface WatchEvent {
@@ -30,6 +31,8 @@ export class HttpWorkloadClient implements WorkloadClient {
   #base: string;
   #tls: Record<string, unknown>;
   #headers: Record<string, string>;
+  /** Where and how the Node watch connects (its own socket: see line-stream.ts). */
+  #stream: Pick<LineStreamRequest, "host" | "port" | "authority" | "tls">;
   /** apiVersion → its served resources (discovery), re-read when a kind is missing (a CRD just created). */
   #discovery = new Map<string, DiscoveredResource[]>();
 
@@ -45,6 +48,12 @@ export class HttpWorkloadClient implements WorkloadClient {
       // Certificates name the cluster's address, not the route's.
       serverName: url.hostname,
       checkServerIdentity: () => undefined,
+    };
+    this.#stream = {
+      host: route.host,
+      port: route.port,
+      authority: url.host,
+      tls: { ca: access.caPem, cert: access.certPem, key: access.keyPem, insecure: access.insecure, serverName: url.hostname.replace(/^\[|\]$/g, "") },
     };
     this.#headers = { Accept: "application/json", ...(access.token ? { Authorization: `Bearer ${access.token}` } : {}) };
   }
@@ -97,29 +106,24 @@ export class HttpWorkloadClient implements WorkloadClient {
    */
   async watchNodes(resourceVersion: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
     const q = `watch=1&allowWatchBookmarks=true&timeoutSeconds=300${resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : ""}`;
-    const res = await fetch(`${this.#base}/api/v1/nodes?${q}`, { headers: this.#headers, tls: this.#tls, signal } as RequestInit);
-    if (res.status >= 400) {
-      const text = await res.text();
-      throw new WorkloadApiError(res.status, `watch nodes on ${this.server}: ${res.status} ${text.slice(0, 200)}`);
-    }
-    onOpen?.();
-    if (!res.body) return;
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const e = JSON.parse(line) as WatchEvent;
-        if (e.type === "ERROR") {
-          const st = e.object as { code?: number; message?: string };
-          throw new WorkloadApiError(st.code ?? 500, `watch nodes on ${this.server}: ${st.message ?? "error"}`);
-        }
-        onEvent(e);
-      }
+    try {
+      await streamLines(
+        { ...this.#stream, path: `/api/v1/nodes?${q}`, headers: this.#headers, signal },
+        {
+          onOpen,
+          onLine: (line) => {
+            const e = JSON.parse(line) as WatchEvent;
+            if (e.type === "ERROR") {
+              const st = e.object as { code?: number; message?: string };
+              throw new WorkloadApiError(st.code ?? 500, `watch nodes on ${this.server}: ${st.message ?? "error"}`);
+            }
+            onEvent(e);
+          },
+        },
+      );
+    } catch (e) {
+      if (e instanceof HttpStatusError) throw new WorkloadApiError(e.status, `watch nodes on ${this.server}: ${e.status} ${e.body.slice(0, 200)}`);
+      throw e;
     }
   }
 
