@@ -19,34 +19,49 @@ export function installHeapStatsSignal(file = process.env.CAPX_HEAP_STATS): void
     const mem = process.memoryUsage();
     writeFileSync(
       file,
-      JSON.stringify({ rssMiB: mb(mem.rss), heapUsedMiB: mb(stats.heapSize), heapCapacityMiB: mb(stats.heapCapacity), externalMiB: mb(stats.extraMemorySize), objects: stats.objectCount, reports: memoryReports(), mappings: residentByMapping(), top }, null, 1),
+      JSON.stringify({ rssMiB: mb(mem.rss), heapUsedMiB: mb(stats.heapSize), heapCapacityMiB: mb(stats.heapCapacity), externalMiB: mb(stats.extraMemorySize), objects: stats.objectCount, reports: memoryReports(), mappings: await residentByMapping(), top }, null, 1),
     );
   });
 }
 
-/** Resident KiB by kind of mapping (/proc/self/smaps): the binary, other files, anonymous memory by size class. */
-function residentByMapping(): Record<string, number> {
+/**
+ * Resident KiB by kind of mapping (/proc/self/smaps): the binary, other files, anonymous memory by
+ * size class; the mapping that holds a fresh Buffer (Bun's malloc, mimalloc: native memory of
+ * sockets, TLS, SQLite, buffers) is counted on its own, the other large ones are mostly JSC's heap.
+ */
+async function residentByMapping(): Promise<{ byKind: Record<string, number>; largest: string[] }> {
+  const { ptr } = await import("bun:ffi");
+  const probe = Buffer.alloc(4096);
+  const malloc = ptr(probe);
   let text = "";
   try {
     text = readFileSync("/proc/self/smaps", "utf8");
   } catch {
-    return {};
+    return { byKind: {}, largest: [] };
   }
-  const out: Record<string, number> = {};
+  const byKind: Record<string, number> = {};
+  const anon: { desc: string; kib: number }[] = [];
   let kind = "";
+  let desc = "";
   for (const line of text.split("\n")) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
       const [start, end] = line.split(" ")[0]!.split("-").map((h) => parseInt(h, 16));
       const sizeMiB = (end! - start!) / 1048576;
       const path = head[1]!;
-      kind = path.startsWith("/") ? (path === process.execPath ? "binary" : path.includes(".so") ? "libraries" : "files") : path || (sizeMiB >= 64 ? "anon ≥64 MiB" : sizeMiB >= 4 ? "anon 4–64 MiB" : "anon < 4 MiB");
+      const isMalloc = malloc >= start! && malloc < end!;
+      kind = isMalloc ? "anon: malloc (mimalloc arena)" : path.startsWith("/") ? (path === process.execPath ? "binary" : path.includes(".so") ? "libraries" : "files") : path || (sizeMiB >= 64 ? "anon ≥64 MiB" : sizeMiB >= 4 ? "anon 4–64 MiB" : "anon < 4 MiB");
+      desc = path ? "" : `${start!.toString(16)} ${Math.round(sizeMiB)} MiB${isMalloc ? " (malloc probe)" : ""}`;
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]);
+    if (rss) {
+      byKind[kind] = (byKind[kind] ?? 0) + Number(rss[1]);
+      if (desc) anon.push({ desc, kib: Number(rss[1]) });
+    }
   }
-  return out;
+  const largest = anon.sort((a, b) => b.kib - a.kib).slice(0, 10).map((a) => `${a.desc}: ${Math.round(a.kib / 1024)} MiB resident`);
+  return { byKind, largest };
 }
 
 /**

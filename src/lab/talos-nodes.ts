@@ -336,10 +336,21 @@ export class LabTalosNodes {
       log.warn({ component: "lab", vmid, reason: e.message }, "lab Talos node does not come up");
       return;
     }
-    const key = clusterKey(boot.config);
+    const r = this.#run(vmid, boot);
+    await this.#startApid(r);
+    this.#schedule(r);
+  }
+
+  /**
+   * The running node and its record. Not async on purpose: closures made inside an async
+   * function keep all of its locals (JSC stores them in one environment), here the whole
+   * user-data and its parsed documents for as long as the node runs.
+   */
+  #run(vmid: number, parsed: TalosBoot): Running {
+    const key = clusterKey(parsed.config);
     const cluster = this.cluster(key);
     // A running node reads a few fields: it keeps those, not the parsed documents (the whole config stays on the cidata volume).
-    boot = { ...boot, docs: [], config: essentials(boot.config) };
+    const boot: TalosBoot = { ...parsed, docs: [], config: essentials(parsed.config) };
     const node = new LabTalosNode({
       config: boot.config,
       address: boot.address,
@@ -351,12 +362,15 @@ export class LabTalosNodes {
       onReset: () => this.#enqueue(vmid, () => this.#halted(vmid, false, "reset: the node was wiped and is shut down")),
     });
     let markRegistered!: () => void;
-    const registered = new Promise<void>((r) => (markRegistered = r));
+    const registered = new Promise<void>((res) => (markRegistered = res));
     const r: Running = { vmid, boot, node, kubelet: "waiting", registered, markRegistered };
     this.#running.set(vmid, r);
     this.#nodeDirs.set(vmid, cluster.nodeDir(boot.hostname));
     this.#console(vmid, `hostname ${boot.hostname}, address ${boot.address}, machine type ${boot.config.machine.type}, cluster ${boot.config.cluster.clusterName ?? key}`);
-    await this.#startApid(r);
+    return r;
+  }
+
+  #schedule(r: Running): void {
     r.timer = setInterval(() => void this.#tick(r), this.#o.pollMs ?? 500);
     r.timer.unref?.();
     void this.#tick(r);
