@@ -14,6 +14,10 @@ beforeAll(async () => {
   client = await issueCertificate(ca, { commonName: "capx", usage: "client", days: 2 });
 });
 
+/** Bun's own Response: another test file may have loaded @hono/node-server, which replaces the global. */
+let NativeResponse: typeof Response = Response;
+while (Object.getPrototypeOf(NativeResponse) !== Function.prototype) NativeResponse = Object.getPrototypeOf(NativeResponse);
+
 type Script = (write: (s: string | Uint8Array) => void, end: () => void, request: string) => void;
 
 /** A TLS server that answers every request with a scripted byte sequence. */
@@ -159,15 +163,13 @@ describe("streamLines against Bun.serve", () => {
       hostname: "127.0.0.1",
       tls: { cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
       fetch() {
-        return new Response(
-          new ReadableStream({
-            start(c) {
-              push = (s) => c.enqueue(new TextEncoder().encode(s));
-              push('{"type":"ADDED"}\n');
-            },
-          }),
-          { headers: { "Content-Type": "application/json" } },
-        );
+        const stream = new ReadableStream({
+          start(c) {
+            push = (s) => c.enqueue(new TextEncoder().encode(s));
+            push('{"type":"ADDED"}\n');
+          },
+        });
+        return new NativeResponse(stream, { headers: { "Content-Type": "application/json" } });
       },
     });
   });
