@@ -113,6 +113,14 @@ describe("streamLines", () => {
     srv.stop();
   });
 
+  test("a redirect is not followed: it is an error too", async () => {
+    const srv = rawServer((write) => write("HTTP/1.1 302 Found\r\nLocation: https://elsewhere/\r\nContent-Length: 0\r\n\r\n"));
+    const err = await streamLines(request(srv.port), { onLine: () => undefined }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpStatusError);
+    expect((err as HttpStatusError).status).toBe(302);
+    srv.stop();
+  });
+
   test("abort ends an open stream at once; a throwing handler ends it with that error", async () => {
     const srv = rawServer((write) => write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('{"n":1}\n').toString()}`));
     const ac = new AbortController();

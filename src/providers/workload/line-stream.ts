@@ -36,7 +36,7 @@ export interface LineStreamHandlers {
   onLine(line: string): void;
 }
 
-/** The server answered with an error status; `body` is the start of its body. */
+/** The server answered with a status other than 2xx; `body` is the start of its body. */
 export class HttpStatusError extends Error {
   constructor(
     readonly status: number,
@@ -55,7 +55,7 @@ type BodyMode = { kind: "chunked" } | { kind: "length"; left: number } | { kind:
 /**
  * Sends the GET and feeds the body's lines to `onLine` until the server ends the response
  * (resolves), `signal` aborts (resolves), or the connection fails, the status is not 2xx, or a
- * handler throws (rejects).
+ * handler throws (rejects). No redirects are followed.
  */
 export function streamLines(req: LineStreamRequest, handlers: LineStreamHandlers): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -169,7 +169,7 @@ class ResponseParser {
         this.#head = undefined;
         this.#parseHead(head.subarray(0, end).toString("latin1"));
         body = head.subarray(end + 4);
-        if (this.#status < 400) this.handlers.onOpen?.();
+        if (this.#ok) this.handlers.onOpen?.();
       }
       this.#body(body);
     } catch (err) {
@@ -182,7 +182,7 @@ class ResponseParser {
     if (this.#done) return;
     this.#done = true;
     if (this.#head) return this.finish(new Error("connection closed before the response"));
-    if (this.#status >= 400) return this.finish(this.#statusError());
+    if (!this.#ok) return this.finish(this.#statusError());
     if (this.#mode.kind !== "close") return this.finish(new Error("connection closed in the middle of the response"));
     try {
       this.#flushLine();
@@ -251,7 +251,7 @@ class ResponseParser {
 
   #content(data: Uint8Array): void {
     if (data.length === 0) return;
-    if (this.#status >= 400) {
+    if (!this.#ok) {
       if (this.#errorBytes < MAX_ERROR_BODY) this.#errorBody.push(Buffer.from(data.subarray(0, MAX_ERROR_BODY - this.#errorBytes)));
       this.#errorBytes += data.length;
       return;
@@ -275,13 +275,18 @@ class ResponseParser {
   #end(): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#status >= 400) return this.finish(this.#statusError());
+    if (!this.#ok) return this.finish(this.#statusError());
     try {
       this.#flushLine();
       this.finish();
     } catch (err) {
       this.finish(err);
     }
+  }
+
+  /** 2xx: a body of lines. Anything else (a watch is never redirected) is an error with its body. */
+  get #ok(): boolean {
+    return this.#status >= 200 && this.#status < 300;
   }
 
   #statusError(): HttpStatusError {
