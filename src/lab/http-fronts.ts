@@ -8,20 +8,11 @@
 import type { Server } from "bun";
 import type { PeerIdentity } from "../api/auth.ts";
 import { peerIdentityOf } from "../api/server.ts";
+import { nativeResponseClass } from "../lib/native-response.ts";
 import { LabTlsFronts } from "../lib/tls-front.ts";
 
 export interface HttpTenant {
   fetch(req: Request, env: { peer: PeerIdentity }): Response | Promise<Response>;
-}
-
-/**
- * Bun.serve takes only its own Response; @hono/node-server (the appliance's API transport)
- * replaces the global one with a lightweight subclass, which the app then returns.
- */
-function nativeResponseClass(): typeof Response {
-  let R: typeof Response = Response;
-  while (Object.getPrototypeOf(R) !== Function.prototype) R = Object.getPrototypeOf(R);
-  return R;
 }
 
 function asNative(res: Response): Response {

@@ -39,7 +39,8 @@ export class HttpWorkloadClient implements WorkloadClient {
   constructor(access: KubeconfigAccess, dialer: Dialer, private readonly timeoutMs = 10_000) {
     this.server = access.server;
     const url = new URL(access.server);
-    const route = dialer.route(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port || 443));
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const route = dialer.route(host, Number(url.port || 443));
     this.#base = `https://${route.host.includes(":") ? `[${route.host}]` : route.host}:${route.port}`;
     this.#tls = {
       ...(access.caPem ? { ca: access.caPem } : {}),
@@ -53,7 +54,7 @@ export class HttpWorkloadClient implements WorkloadClient {
       host: route.host,
       port: route.port,
       authority: url.host,
-      tls: { ca: access.caPem, cert: access.certPem, key: access.keyPem, insecure: access.insecure, serverName: url.hostname.replace(/^\[|\]$/g, "") },
+      tls: { ca: access.caPem, cert: access.certPem, key: access.keyPem, insecure: access.insecure, serverName: host },
     };
     this.#headers = { Accept: "application/json", ...(access.token ? { Authorization: `Bearer ${access.token}` } : {}) };
   }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { nativeResponseClass } from "../../lib/native-response.ts";
 import { createCA, issueCertificate, type KeyPairPem } from "../pki/certs.ts";
 import { HttpStatusError, streamLines, type LineStreamRequest } from "./line-stream.ts";
 
@@ -14,9 +15,8 @@ beforeAll(async () => {
   client = await issueCertificate(ca, { commonName: "capx", usage: "client", days: 2 });
 });
 
-/** Bun's own Response: another test file may have loaded @hono/node-server, which replaces the global. */
-let NativeResponse: typeof Response = Response;
-while (Object.getPrototypeOf(NativeResponse) !== Function.prototype) NativeResponse = Object.getPrototypeOf(NativeResponse);
+/** Another test file may have loaded @hono/node-server, which replaces the global Response. */
+const NativeResponse = nativeResponseClass();
 
 type Script = (write: (s: string | Uint8Array) => void, end: () => void, request: string) => void;
 
